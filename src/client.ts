@@ -1,0 +1,219 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { Completion, StreamEvent } from "./core/completion.js";
+import type { Clock, ContextState, RequestContext, ResolvedModel, Services } from "./core/context.js";
+import { dispatch } from "./core/dispatch.js";
+import { ConfigError, describeZodError, InvalidRequestError } from "./core/errors.js";
+import { EventBus, type EventName, type Listener } from "./core/events.js";
+import { type Logger, redactingLogger } from "./core/logger.js";
+import { compose, type Middleware, type Next } from "./core/middleware.js";
+import { noPriceBook, type PriceBook } from "./core/pricing.js";
+import type { Provider } from "./core/provider.js";
+import { type Reply, replayEvents } from "./core/reply.js";
+import { type ChatRequest, type ChatRequestInput, chatRequestSchema } from "./core/request.js";
+
+export interface ClientConfig {
+  /** Provider adapters by model-ref prefix: `{ openai: openai(new OpenAI()) }`. At least one. */
+  providers: Record<string, Provider>;
+  /** Outermost first: the first sees the request first and the reply last. */
+  middleware?: readonly Middleware[];
+  /** Host names for models: `{ fast: "openai:gpt-4o-mini" }`. Targets must be `provider:model`. */
+  aliases?: Record<string, string>;
+  /** Prices for cost figures. Without one, costs are reported as unpriced (never $0). */
+  prices?: PriceBook;
+  /** Receives the library's log lines, with credentials redacted. Default: `console` for warnings and errors. */
+  logger?: Logger;
+  /** Time source, injectable for tests. Default `Date`. */
+  clock?: Clock;
+}
+
+export interface CallOptions {
+  /** Aborts the call, and the provider request under it. */
+  signal?: AbortSignal;
+}
+
+/** A streamed call: iterate it for events; `completion` settles with the final answer. */
+export interface ChatStream extends AsyncIterable<StreamEvent> {
+  readonly completion: Promise<Completion>;
+}
+
+export interface FrugalClient {
+  /** One call through the middleware, resolved with the final completion. */
+  chat(request: ChatRequestInput, options?: CallOptions): Promise<Completion>;
+  /** One streamed call through the middleware. The call starts at once. */
+  stream(request: ChatRequestInput, options?: CallOptions): ChatStream;
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends EventName>(name: K, listener: Listener<K>): () => void;
+}
+
+const configSchema = z
+  .object({
+    providers: z
+      .record(
+        z.string().regex(/^[a-z0-9_-]+$/i, "a provider name is letters, digits, '-' or '_'"),
+        z.custom<Provider>(
+          (p) =>
+            typeof p === "object" &&
+            p !== null &&
+            typeof (p as Provider).complete === "function" &&
+            typeof (p as Provider).stream === "function",
+          "expected a provider adapter such as openai(new OpenAI())",
+        ),
+      )
+      .refine((p) => Object.keys(p).length > 0, "at least one provider is required"),
+    middleware: z
+      .array(
+        z.custom<Middleware>(
+          (m) => typeof m === "object" && m !== null && typeof (m as Middleware).handle === "function",
+          "expected a middleware: an object with a handle(ctx, next) method",
+        ),
+      )
+      .optional(),
+    aliases: z
+      .record(z.string(), z.string().regex(/^[^:]+:.+$/, "an alias target is 'provider:model'"))
+      .optional(),
+    prices: z
+      .custom<PriceBook>((p) => typeof (p as PriceBook)?.cost === "function", "expected a PriceBook")
+      .optional(),
+    logger: z
+      .custom<Logger>((l) => typeof (l as Logger)?.warn === "function", "expected a logger")
+      .optional(),
+    clock: z
+      .custom<Clock>((c) => typeof (c as Clock)?.now === "function", "expected { now(): number }")
+      .optional(),
+  })
+  .strict();
+
+/**
+ * Creates a client that sends every call through the host's middleware to
+ * the host's SDK instances.
+ *
+ * @example
+ * const llm = createClient({
+ *   providers: { openai: openai(new OpenAI()), anthropic: anthropic(new Anthropic()) },
+ *   middleware: [myLogger],
+ * });
+ * const res = await llm.chat({ model: "anthropic:claude-haiku-4-5", messages: [{ role: "user", content: "Hi" }] });
+ */
+export function createClient(config: ClientConfig): FrugalClient {
+  const parsed = configSchema.safeParse(config);
+  if (!parsed.success) {
+    throw new ConfigError(
+      `invalid frugal-llm config:\n  ${describeZodError(parsed.error, "config").join("\n  ")}`,
+    );
+  }
+  const middleware = config.middleware ?? [];
+  const providers = new Map(Object.entries(config.providers));
+  const aliases = new Map(Object.entries(config.aliases ?? {}));
+  for (const [alias, target] of aliases) {
+    const prefix = target.slice(0, target.indexOf(":"));
+    if (!providers.has(prefix)) {
+      throw new ConfigError(`config.aliases.${alias}: provider "${prefix}" is not configured`);
+    }
+  }
+  const log = redactingLogger(config.logger ?? consoleLogger);
+  const events = new EventBus((error, event) => log.error(`a listener of "${event}" threw`, { error }));
+  const clock = config.clock ?? Date;
+
+  const services: Services = {
+    providers,
+    resolveModel: (ref) => resolveModel(ref, providers, aliases),
+    prices: config.prices ?? noPriceBook,
+    events,
+    log,
+    dispatch,
+    sdkMaxRetries: middleware.some((m) => m.ownsRetries) ? 0 : undefined,
+  };
+  const pipeline: Next = compose(middleware, dispatch);
+
+  async function run(input: ChatRequestInput, stream: boolean, options: CallOptions): Promise<Reply> {
+    const request = validate(input, stream);
+    const ctx: RequestContext = {
+      id: randomUUID(),
+      request,
+      purpose: "primary",
+      state: {} as ContextState,
+      attempts: [],
+      signal: options.signal ?? neverAborted,
+      clock,
+      startedAt: clock.now(),
+      services,
+    };
+    const reply = await pipeline(ctx);
+    // Meta always describes this request, even when a cache supplied the answer.
+    const meta = { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state };
+    const completion = reply.completion.then((c) => ({ ...c, meta }));
+    completion.catch(() => {});
+    return { completion, ...(reply.events && { events: reply.events }) };
+  }
+
+  return {
+    async chat(input, options = {}) {
+      const reply = await run(input, false, options);
+      // A middleware may answer with a stream even here; read it so the completion settles.
+      if (reply.events) for await (const _ of reply.events);
+      return reply.completion;
+    },
+    stream(input, options = {}) {
+      const reply = run(input, true, options);
+      const completion = reply.then((r) => r.completion);
+      completion.catch(() => {});
+      return {
+        completion,
+        async *[Symbol.asyncIterator]() {
+          const r = await reply;
+          yield* r.events ?? replayEvents(await r.completion);
+        },
+      };
+    },
+    on: (name, listener) => events.on(name, listener),
+  };
+}
+
+function validate(input: ChatRequestInput, stream: boolean): ChatRequest {
+  const result = chatRequestSchema.safeParse({ ...input, stream });
+  if (result.success) return result.data;
+  const issues = describeZodError(result.error, "request");
+  throw new InvalidRequestError(`invalid request:\n  ${issues.join("\n  ")}`, issues);
+}
+
+/** Bare names of well-known families resolve to their provider when it is configured. */
+const FAMILIES: readonly [RegExp, string][] = [
+  [/^(gpt-|o\d|chatgpt-|ft:gpt|text-embedding-)/, "openai"],
+  [/^claude-/, "anthropic"],
+];
+
+export function resolveModel(
+  ref: string,
+  providers: ReadonlyMap<string, Provider>,
+  aliases: ReadonlyMap<string, string>,
+): ResolvedModel {
+  const target = aliases.get(ref) ?? ref;
+  const colon = target.indexOf(":");
+  if (colon > 0 && providers.has(target.slice(0, colon))) {
+    return { provider: target.slice(0, colon), model: target.slice(colon + 1) };
+  }
+  if (target === "auto") {
+    throw new InvalidRequestError('request.model: "auto" needs a router middleware to choose a model', [
+      "request.model: no middleware replaced 'auto' with a model",
+    ]);
+  }
+  if (providers.size === 1 && colon < 0) return { provider: providers.keys().next().value!, model: target };
+  for (const [pattern, provider] of FAMILIES) {
+    if (colon < 0 && pattern.test(target) && providers.has(provider)) return { provider, model: target };
+  }
+  const known = [...providers.keys()].join(", ");
+  throw new InvalidRequestError(
+    `request.model: cannot resolve "${ref}"; use "provider:model" with a configured provider (${known}) or an alias`,
+    [`request.model: unknown model or provider "${ref}"`],
+  );
+}
+
+const neverAborted = new AbortController().signal;
+
+const consoleLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => console.warn(`[frugal-llm] ${message}`, fields ?? ""),
+  error: (message, fields) => console.error(`[frugal-llm] ${message}`, fields ?? ""),
+};

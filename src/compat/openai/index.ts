@@ -1,0 +1,59 @@
+import type OpenAI from "openai";
+import type { ChatCompletionChunk, ChatCompletionCreateParams } from "openai/resources/chat/completions";
+import type { Stream } from "openai/streaming";
+import type { FrugalClient } from "../../client.js";
+import type { RequestMetadata } from "../../core/request.js";
+import { interceptMethods, loadSdkModule, sdkLikePromise } from "../intercept.js";
+import { requestFromOpenAIParams } from "./from-params.js";
+import { toChatCompletion, toChatCompletionChunks } from "./to-sdk.js";
+
+export interface WrapOptions {
+  /**
+   * The metadata of each call (tenant, user, task), read from the host's own
+   * request context, for example an AsyncLocalStorage. Caches and budgets are
+   * scoped by the tenant it returns; callers cannot set it through params.
+   */
+  metadata?: () => RequestMetadata | undefined;
+}
+
+/**
+ * Returns the host's OpenAI client with `chat.completions.create` sent
+ * through frugal-llm. Existing code keeps its call shape and gets the SDK's
+ * own types back (`ChatCompletion`, or a `Stream<ChatCompletionChunk>`);
+ * every other method is the SDK's, untouched.
+ *
+ * @example
+ * const client = wrapOpenAI(new OpenAI(), llm, { metadata: () => ({ tenant: als.getStore()?.tenant }) });
+ * const res = await client.chat.completions.create({ model: "gpt-4o-mini", messages });
+ */
+export function wrapOpenAI<T extends Pick<OpenAI, "chat">>(
+  sdk: T,
+  llm: FrugalClient,
+  options: WrapOptions = {},
+): T {
+  function create(params: ChatCompletionCreateParams, requestOptions?: { signal?: AbortSignal | null }) {
+    const call = async () => {
+      const request = requestFromOpenAIParams(params, options.metadata?.());
+      const callOptions = requestOptions?.signal ? { signal: requestOptions.signal } : {};
+      if (!params.stream) return toChatCompletion(await llm.chat(request, callOptions));
+      const controller = new AbortController();
+      const signal = requestOptions?.signal
+        ? AbortSignal.any([requestOptions.signal, controller.signal])
+        : controller.signal;
+      const stream = llm.stream(request, { signal });
+      const includeUsage = params.stream_options?.include_usage === true;
+      const { Stream } = loadSdkModule<{ Stream: typeof import("openai/streaming").Stream }>(
+        "openai/streaming",
+      );
+      return new Stream(
+        () => toChatCompletionChunks(stream, includeUsage)[Symbol.asyncIterator](),
+        controller,
+      );
+    };
+    return sdkLikePromise(call(), "wrapOpenAI");
+  }
+  return interceptMethods(sdk, { "chat.completions.create": create });
+}
+
+/** The drop-in streamed result type, for hosts that annotate it. */
+export type WrappedChatCompletionStream = Stream<ChatCompletionChunk>;

@@ -1,0 +1,149 @@
+import type { StreamAssembler } from "./assemble.js";
+import type { Attempt, Completion, Usage } from "./completion.js";
+import { textOf, toolCallsOf } from "./completion.js";
+import type { RequestContext } from "./context.js";
+import { AbortedError, FrugalError, ProviderError, StreamInterruptedError } from "./errors.js";
+import type { ProviderResponse } from "./provider.js";
+import { completedReply, type Reply, streamingReply } from "./reply.js";
+
+/**
+ * The innermost layer: one provider call, recorded as an attempt on the
+ * context, priced, and turned into a reply. Also reachable as
+ * `ctx.services.dispatch` for side calls.
+ */
+export async function dispatch(ctx: RequestContext): Promise<Reply> {
+  const { services, request } = ctx;
+  const { provider: providerName, model } = services.resolveModel(request.model);
+  const provider = services.providers.get(providerName)!;
+  const attempt: Attempt = {
+    purpose: ctx.purpose,
+    ...(ctx.label !== undefined && { label: ctx.label }),
+    provider: providerName,
+    model,
+    startedAt: ctx.clock.now(),
+    status: "pending",
+  };
+  ctx.attempts.push(attempt);
+
+  // One controller per call: the caller's signal aborts it, and so does a
+  // reader that stops consuming the stream.
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(ctx.signal.reason);
+  if (ctx.signal.aborted) onAbort();
+  else ctx.signal.addEventListener("abort", onAbort, { once: true });
+  const release = () => ctx.signal.removeEventListener("abort", onAbort);
+  const options = { model, signal: controller.signal, maxRetries: services.sdkMaxRetries };
+
+  const fail = (error: unknown, usage?: Usage): FrugalError => {
+    release();
+    const failure = ctx.signal.aborted && !(error instanceof FrugalError) ? aborted(error) : asFrugal(error);
+    attempt.status = "error";
+    attempt.endedAt = ctx.clock.now();
+    attempt.error = {
+      name: failure.name,
+      message: failure.message,
+      ...(failure instanceof ProviderError && { status: failure.status, retryable: failure.retryable }),
+    };
+    if (usage) {
+      attempt.usage = usage;
+      attempt.cost = services.prices.cost(providerName, model, usage);
+    }
+    failure.attempts = ctx.attempts;
+    services.events.emit("attempt", { requestId: ctx.id, attempt });
+    return failure;
+  };
+
+  const succeed = (response: ProviderResponse): Completion => {
+    release();
+    const cost = services.prices.cost(providerName, response.model || model, response.usage);
+    attempt.status = "ok";
+    attempt.endedAt = ctx.clock.now();
+    attempt.usage = response.usage;
+    attempt.cost = cost;
+    if (response.providerRequestId) attempt.providerRequestId = response.providerRequestId;
+    services.events.emit("attempt", { requestId: ctx.id, attempt });
+    return {
+      id: response.id,
+      provider: providerName,
+      model: response.model || model,
+      content: response.content,
+      text: textOf(response.content),
+      toolCalls: toolCallsOf(response.content),
+      ...(response.refusal !== undefined && { refusal: response.refusal }),
+      finishReason: response.finishReason,
+      usage: response.usage,
+      cost,
+      meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
+      raw: response.raw,
+    };
+  };
+
+  if (!request.stream) {
+    try {
+      return completedReply(succeed(await provider.complete(request, options)), false);
+    } catch (error) {
+      throw fail(error);
+    }
+  }
+
+  let events: AsyncIterable<import("./completion.js").StreamEvent>;
+  try {
+    events = await provider.stream(request, options);
+  } catch (error) {
+    throw fail(error);
+  }
+  return streamingReply(events, {
+    complete: (assembled) => {
+      if (!assembled.finished) {
+        throw new StreamInterruptedError("the stream ended before the provider finished its answer", {
+          provider: providerName,
+          model,
+          retryable: true,
+        });
+      }
+      return succeed(responseFrom(assembled, model));
+    },
+    fail: (error, assembled) => {
+      const failure = fail(error, assembled.usageSoFar());
+      if (failure instanceof StreamInterruptedError)
+        failure.partial = partialCompletion(assembled, ctx, model);
+      return failure;
+    },
+    cancel: () => controller.abort(new AbortedError("the stream's reader stopped before the end")),
+  });
+}
+
+function responseFrom(assembled: StreamAssembler, model: string): ProviderResponse {
+  return {
+    id: assembled.id,
+    model: assembled.model || model,
+    content: assembled.content,
+    ...(assembled.refusal !== undefined && { refusal: assembled.refusal }),
+    finishReason: assembled.finishReason!,
+    usage: assembled.usage!,
+    raw: undefined,
+  };
+}
+
+function partialCompletion(assembled: StreamAssembler, ctx: RequestContext, model: string): Completion {
+  const attempt = ctx.attempts.at(-1)!;
+  return {
+    ...responseFrom(assembled, model),
+    provider: attempt.provider,
+    text: textOf(assembled.content),
+    toolCalls: toolCallsOf(assembled.content),
+    finishReason: "other",
+    usage: assembled.usageSoFar(),
+    cost: attempt.cost!,
+    meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
+  };
+}
+
+function aborted(cause: unknown): AbortedError {
+  return new AbortedError("the request was aborted by the caller", { cause });
+}
+
+function asFrugal(error: unknown): FrugalError {
+  if (error instanceof FrugalError) return error;
+  return new FrugalError(error instanceof Error ? error.message : String(error), { cause: error });
+}

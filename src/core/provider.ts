@@ -1,0 +1,39 @@
+import type { FinishReason, OutputPart, StreamEvent, Usage } from "./completion.js";
+import type { ChatRequest } from "./request.js";
+
+export interface ProviderCallOptions {
+  /** The provider's own model name (the part after `provider:`). */
+  model: string;
+  signal: AbortSignal;
+  /** Per-request SDK retries; `undefined` keeps the SDK's own setting. */
+  maxRetries: number | undefined;
+}
+
+/** A finished provider answer, before the dispatcher adds cost and meta. */
+export interface ProviderResponse {
+  id: string;
+  model: string;
+  content: OutputPart[];
+  refusal?: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  providerRequestId?: string;
+  raw: unknown;
+}
+
+/**
+ * A provider adapter over a host's SDK instance. Adapters translate the
+ * canonical request to wire params and the wire answer back; they never
+ * retry, cache or price anything.
+ */
+export interface Provider {
+  /** The prefix of model refs this provider serves (`openai` in `openai:gpt-4o-mini`). */
+  readonly name: string;
+  complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse>;
+  /**
+   * Starts a streamed call. Resolves once the provider accepted the call, with
+   * canonical events ending in one `finish`; a stream that ends without
+   * `finish` was cut short.
+   */
+  stream(request: ChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<StreamEvent>>;
+}

@@ -1,0 +1,63 @@
+export {
+  type CallOptions,
+  type ChatStream,
+  type ClientConfig,
+  createClient,
+  type FrugalClient,
+} from "./client.js";
+export type {
+  Attempt,
+  AttemptPurpose,
+  Completion,
+  CompletionMeta,
+  Cost,
+  CostBreakdown,
+  FinishReason,
+  OutputPart,
+  StreamEvent,
+  Usage,
+} from "./core/completion.js";
+export { emptyUsage, totalInputTokens } from "./core/completion.js";
+export type { Clock, ContextState, RequestContext, ResolvedModel, Services } from "./core/context.js";
+export {
+  AbortedError,
+  ConfigError,
+  ConnectionError,
+  FrugalError,
+  InvalidRequestError,
+  OverloadedError,
+  ProviderError,
+  RateLimitError,
+  StreamInterruptedError,
+  TimeoutError,
+} from "./core/errors.js";
+export type { EventMap, EventName, Listener } from "./core/events.js";
+export type { Logger } from "./core/logger.js";
+export { compose, type Middleware, type Next } from "./core/middleware.js";
+export type { PriceBook } from "./core/pricing.js";
+export type { Provider, ProviderCallOptions, ProviderResponse } from "./core/provider.js";
+export { completedReply, type Reply, replayEvents, streamingReply } from "./core/reply.js";
+export type {
+  AssistantMessage,
+  CacheControl,
+  ChatRequest,
+  ChatRequestInput,
+  ImagePart,
+  Message,
+  ReasoningPart,
+  RequestMetadata,
+  ResponseFormat,
+  TextPart,
+  ToolCallPart,
+  ToolChoice,
+  ToolDefinition,
+  ToolMessage,
+  ToolResultPart,
+  UserMessage,
+} from "./core/request.js";
+export {
+  type AnthropicClientLike,
+  type AnthropicProviderOptions,
+  anthropic,
+} from "./providers/anthropic/index.js";
+export { type OpenAIClientLike, openai } from "./providers/openai/index.js";
