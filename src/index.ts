@@ -5,6 +5,8 @@ export {
   createClient,
   type FrugalClient,
 } from "./client.js";
+export { wrapAnthropic } from "./compat/anthropic/index.js";
+export { type WrapOptions, wrapOpenAI } from "./compat/openai/index.js";
 export type {
   Attempt,
   AttemptPurpose,
