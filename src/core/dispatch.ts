@@ -94,6 +94,8 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
   }
   return streamingReply(events, {
     complete: (assembled) => {
+      // The OpenAI SDK ends an aborted stream quietly: tell that apart from a cut.
+      if (!assembled.finished && controller.signal.aborted) throw aborted(controller.signal.reason);
       if (!assembled.finished) {
         throw new StreamInterruptedError("the stream ended before the provider finished its answer", {
           provider: providerName,

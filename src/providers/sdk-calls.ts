@@ -9,6 +9,7 @@ import {
   TimeoutError,
 } from "../core/errors.js";
 import type { ProviderCallOptions } from "../core/provider.js";
+import { redactSecrets } from "../core/redact.js";
 
 /** Per-request options for either SDK: the call's signal, and retries when the library owns them. */
 export function sdkRequestOptions(o: ProviderCallOptions): { signal: AbortSignal; maxRetries?: number } {
@@ -35,9 +36,10 @@ export function fromSdkError(error: unknown, provider: string, model: string): F
   const kind = e?.constructor?.name ?? e?.name ?? "";
   const message = typeof e?.message === "string" ? e.message : String(error);
   if (kind === "APIUserAbortError" || e?.name === "AbortError") {
-    return new AbortedError("the request was aborted by the caller", { cause: error });
+    return new AbortedError("the request was aborted by the caller", { cause: redactedCopy(error) });
   }
-  const base = { provider, model, cause: error };
+  // The SDK's error echoes the provider's message, which may quote a key: keep a redacted copy only.
+  const base = { provider, model, cause: redactedCopy(error) };
   if (kind === "APIConnectionTimeoutError") {
     return new TimeoutError(`${provider} did not answer in time`, { ...base, retryable: true });
   }
@@ -109,9 +111,17 @@ export async function* mapStreamErrors<T>(
         provider,
         model,
         retryable: true,
-        cause: error,
+        cause: redactedCopy(error),
       });
     }
     throw mapped;
   }
+}
+
+function redactedCopy(error: unknown): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const copy = new Error(redactSecrets(source.message));
+  copy.name = source.name;
+  copy.stack = redactSecrets(source.stack ?? "");
+  return copy;
 }

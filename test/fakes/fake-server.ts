@@ -16,6 +16,8 @@ export interface FakeServer {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string as received, without the leading "?". */
+  query: string;
   headers: Record<string, string | string[] | undefined>;
   body: any;
 }
@@ -113,9 +115,16 @@ export async function startFakeServer(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
-    const path = new URL(req.url ?? "/", "http://fake").pathname;
+    const url = new URL(req.url ?? "/", "http://fake");
+    const path = url.pathname;
     const body = parseJson(raw);
-    requests.push({ method: req.method ?? "GET", path, headers: { ...req.headers }, body });
+    requests.push({
+      method: req.method ?? "GET",
+      path,
+      query: url.search.slice(1),
+      headers: { ...req.headers },
+      body,
+    });
 
     const requestId = id("req_");
     res.setHeader(spec.requestIdHeader, requestId);

@@ -41,9 +41,8 @@ export function wrapAnthropic<T extends Pick<Anthropic, "messages">>(
         return toAnthropicMessage(await llm.chat(request, signal ? { signal } : {}));
       }
       const { events, controller } = start(params, requestOptions);
-      const { Stream } = loadSdkModule<{ Stream: typeof import("@anthropic-ai/sdk/streaming").Stream }>(
-        "@anthropic-ai/sdk/streaming",
-      );
+      // Imported on first use, as the host imported the SDK (ESM or CJS), so `instanceof Stream` holds.
+      const { Stream } = await import("@anthropic-ai/sdk/streaming");
       return new Stream<RawMessageStreamEvent>(() => events[Symbol.asyncIterator](), controller);
     };
     return sdkLikePromise(call(), "wrapAnthropic");
@@ -53,6 +52,8 @@ export function wrapAnthropic<T extends Pick<Anthropic, "messages">>(
     params: Omit<MessageCreateParams, "stream">,
     requestOptions?: RequestOptions,
   ): MessageStream {
+    // `stream()` must return synchronously, so the class is loaded with require: in an ESM
+    // host it comes from the SDK's CommonJS build (same behaviour; `instanceof` differs).
     const { MessageStream } = loadSdkModule<{
       MessageStream: typeof import("@anthropic-ai/sdk/lib/MessageStream").MessageStream;
     }>("@anthropic-ai/sdk/lib/MessageStream");

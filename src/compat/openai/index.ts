@@ -3,7 +3,7 @@ import type { ChatCompletionChunk, ChatCompletionCreateParams } from "openai/res
 import type { Stream } from "openai/streaming";
 import type { FrugalClient } from "../../client.js";
 import type { RequestMetadata } from "../../core/request.js";
-import { interceptMethods, loadSdkModule, sdkLikePromise } from "../intercept.js";
+import { interceptMethods, sdkLikePromise } from "../intercept.js";
 import { requestFromOpenAIParams } from "./from-params.js";
 import { toChatCompletion, toChatCompletionChunks } from "./to-sdk.js";
 
@@ -42,10 +42,9 @@ export function wrapOpenAI<T extends Pick<OpenAI, "chat">>(
         : controller.signal;
       const stream = llm.stream(request, { signal });
       const includeUsage = params.stream_options?.include_usage === true;
-      const { Stream } = loadSdkModule<{ Stream: typeof import("openai/streaming").Stream }>(
-        "openai/streaming",
-      );
-      return new Stream(
+      // Imported on first use, as the host imported the SDK (ESM or CJS), so `instanceof Stream` holds.
+      const { Stream } = await import("openai/streaming");
+      return new Stream<ChatCompletionChunk>(
         () => toChatCompletionChunks(stream, includeUsage)[Symbol.asyncIterator](),
         controller,
       );

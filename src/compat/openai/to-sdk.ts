@@ -10,14 +10,14 @@ type OpenAIFinish = ChatCompletion.Choice["finish_reason"];
  * produced it. Fields only OpenAI produces (`logprobs`, `system_fingerprint`)
  * are copied from the raw response when OpenAI answered.
  */
-export function toChatCompletion(c: Completion): ChatCompletion {
+export function toChatCompletion(c: Completion): ChatCompletion & { _request_id: string | null } {
   const raw = fromOpenAI(c.raw);
   const calls = c.toolCalls.map((t) => ({
     id: t.id,
     type: "function" as const,
     function: { name: t.name, arguments: t.arguments },
   }));
-  return {
+  const completion: ChatCompletion = {
     id: c.id,
     object: "chat.completion",
     created: raw?.created ?? Math.floor(Date.now() / 1000),
@@ -39,6 +39,14 @@ export function toChatCompletion(c: Completion): ChatCompletion {
     usage: toOpenAIUsage(c.usage),
     ...(raw?.system_fingerprint && { system_fingerprint: raw.system_fingerprint }),
     ...(raw?.service_tier && { service_tier: raw.service_tier }),
+  };
+  // As the SDK does: the provider's request id, non-enumerable; null when no provider call answered (a cache hit).
+  const requestId = c.meta.attempts.findLast((a) => a.status === "ok")?.providerRequestId ?? null;
+  return Object.defineProperty(completion, "_request_id", {
+    value: requestId,
+    enumerable: false,
+  }) as ChatCompletion & {
+    _request_id: string | null;
   };
 }
 
@@ -115,8 +123,13 @@ export function toOpenAIUsage(u: Usage): CompletionUsage {
     prompt_tokens: prompt,
     completion_tokens: u.outputTokens,
     total_tokens: prompt + u.outputTokens,
-    prompt_tokens_details: { cached_tokens: u.cacheReadTokens },
-    completion_tokens_details: { reasoning_tokens: u.reasoningTokens },
+    prompt_tokens_details: { cached_tokens: u.cacheReadTokens, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: u.reasoningTokens,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }
 

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { redactSecrets } from "./redact.js";
+
+describe("redactSecrets", () => {
+  it.each([
+    ["Incorrect API key provided: sk-proj-abc123DEF456ghi789", "sk-proj-abc123DEF456ghi789"],
+    ["Incorrect API key provided: sk-abc12***************wxyz", "sk-abc12***************wxyz"],
+    ["invalid x-api-key: sk-ant-api03-AAAABBBBCCCC", "sk-ant-api03-AAAABBBBCCCC"],
+    ["Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "eyJhbGciOiJIUzI1NiJ9.payload.sig"],
+    ["GET https://api.example.com/v1/x?api_key=secretvalue123&b=2", "secretvalue123"],
+    ['{"apiKey":"hunter2hunter2"}', "hunter2hunter2"],
+    ["token=abcdefgh12345", "abcdefgh12345"],
+  ])("masks the credential in %j", (text, secret) => {
+    const out = redactSecrets(text);
+    expect(out).not.toContain(secret);
+    expect(out).toContain("[REDACTED]");
+  });
+
+  it("leaves ordinary text alone", () => {
+    const text = "the model answered 429: rate limit exceeded for gpt-4o-mini; try again in 3s";
+    expect(redactSecrets(text)).toBe(text);
+  });
+
+  // FAILURES.md S5: the patterns run on provider messages, which can echo prompts. A pattern with
+  // nested quantifiers would take exponential time here and hit the test timeout.
+  it.each([
+    ["a long unbroken run", "a".repeat(1_000_000)],
+    ["a long almost-key", `sk-${"A".repeat(500_000)}!`],
+    ["repeated key prefixes", "sk-".repeat(300_000)],
+    ["repeated assignments", "token=".repeat(150_000)],
+    ["repeated bearer words", "Bearer ".repeat(150_000)],
+  ])("stays linear on adversarial input: %s", (_name, input) => {
+    expect(typeof redactSecrets(input)).toBe("string");
+  });
+});
