@@ -101,17 +101,28 @@ describe("createClient: requests", () => {
     expect(seen).toEqual(["primary:ok"]);
   });
 
-  it("reports a cost as unpriced, never $0, when no price book is configured", async () => {
+  it("prices calls from the price library by default", async () => {
+    fake.enqueue({ kind: "text", text: "ok", usage: { input: 1000, cacheRead: 1000, output: 100 } });
     const res = await createClient({ providers: { openai: openai(sdk()) } }).chat({
       model: "openai:gpt-4o-mini",
       messages,
     });
-    expect(res.cost).toEqual({
+    expect(res.cost).toMatchObject({ priced: true, source: expect.stringMatching(/genai-prices/) });
+    expect(res.cost.usd).toBeCloseTo((1000 * 0.15 + 1000 * 0.075 + 100 * 0.6) / 1e6, 12);
+  });
+
+  it("reports an unknown model as unpriced, never $0, and warns once per model", async () => {
+    const llm = createClient({ providers: { openai: openai(sdk()) } });
+    const warnings: string[] = [];
+    llm.on("warning", (w) => warnings.push(w.code));
+    const res = await llm.chat({ model: "openai:my-finetune", messages });
+    await llm.chat({ model: "openai:my-finetune", messages });
+    expect(res.cost).toMatchObject({
       priced: false,
       usd: null,
-      reason: "no price book configured",
-      estimated: false,
+      reason: expect.stringMatching(/no price for openai:my-finetune/),
     });
+    expect(warnings).toEqual(["unpriced-model"]);
   });
 
   it("keeps serving calls when an event listener throws", async () => {
@@ -258,6 +269,16 @@ describe("middleware pipeline", () => {
     const llm = createClient({ providers: { openai: openai(sdk()) }, middleware: [forceStream] });
     const res = await llm.chat({ model: "openai:gpt-4o-mini", messages });
     expect(res.text).toMatch(/^Fake reply to: hi/);
+  });
+
+  it("reads the stream for a caller that only wants the final answer", async () => {
+    const stream = createClient({ providers: { openai: openai(sdk()) } }).stream({
+      model: "openai:gpt-4o-mini",
+      messages,
+    });
+    const res = await stream.finalCompletion();
+    expect(res.text).toMatch(/^Fake reply to: hi/);
+    await expect(stream.completion).resolves.toBe(res);
   });
 
   it("refuses to read one stream twice instead of returning nothing", async () => {

@@ -7,10 +7,11 @@ import { ConfigError, describeZodError, InvalidRequestError } from "./core/error
 import { EventBus, type EventName, type Listener } from "./core/events.js";
 import { type Logger, redactingLogger } from "./core/logger.js";
 import { compose, type Middleware, type Next } from "./core/middleware.js";
-import { noPriceBook, type PriceBook } from "./core/pricing.js";
+import type { PriceBook } from "./core/pricing.js";
 import type { Provider } from "./core/provider.js";
 import { type Reply, replayEvents } from "./core/reply.js";
 import { type ChatRequest, type ChatRequestInput, chatRequestSchema } from "./core/request.js";
+import { priceBook } from "./pricing/price-book.js";
 
 export interface ClientConfig {
   /** Provider adapters by model-ref prefix: `{ openai: openai(new OpenAI()) }`. At least one. */
@@ -19,7 +20,7 @@ export interface ClientConfig {
   middleware?: readonly Middleware[];
   /** Host names for models: `{ fast: "openai:gpt-4o-mini" }`. Targets must be `provider:model`. */
   aliases?: Record<string, string>;
-  /** Prices for cost figures. Without one, costs are reported as unpriced (never $0). */
+  /** Prices for cost figures. Default: `priceBook()` (the genai-prices data). Unknown models are reported as unpriced, never $0. */
   prices?: PriceBook;
   /** Receives the library's log lines, with credentials redacted. Default: `console` for warnings and errors. */
   logger?: Logger;
@@ -32,9 +33,16 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** A streamed call: iterate it for events; `completion` settles with the final answer. */
+/** A streamed call: iterate it for events, then take the final answer. */
 export interface ChatStream extends AsyncIterable<StreamEvent> {
+  /**
+   * Settles with the final answer once the stream has been read to its end
+   * (it rejects if the stream fails or its reader stops early). It does not
+   * read the stream itself: use {@link ChatStream.finalCompletion} for that.
+   */
   readonly completion: Promise<Completion>;
+  /** Reads whatever nobody has read yet (discarding those events) and resolves with the final answer. */
+  finalCompletion(): Promise<Completion>;
 }
 
 export interface FrugalClient {
@@ -112,13 +120,19 @@ export function createClient(config: ClientConfig): FrugalClient {
     }
   }
   const log = redactingLogger(config.logger ?? consoleLogger);
-  const events = new EventBus((error, event) => log.error(`a listener of "${event}" threw`, { error }));
+  const events = new EventBus((error, event) => {
+    try {
+      log.error(`a listener of "${event}" threw`, { error });
+    } catch {
+      // A failing logger must not fail the LLM call either.
+    }
+  });
   const clock = config.clock ?? Date;
 
   const services: Services = {
     providers,
     resolveModel: (ref) => resolveModel(ref, providers, aliases),
-    prices: config.prices ?? noPriceBook,
+    prices: warnWhenUnpriced(config.prices ?? priceBook(), events),
     events,
     log,
     dispatch,
@@ -158,11 +172,18 @@ export function createClient(config: ClientConfig): FrugalClient {
       const reply = run(input, true, options);
       const completion = reply.then((r) => r.completion);
       completion.catch(() => {});
+      let reading = false;
+      async function* events(): AsyncGenerator<StreamEvent> {
+        reading = true;
+        const r = await reply;
+        yield* r.events ?? replayEvents(await r.completion);
+      }
       return {
         completion,
-        async *[Symbol.asyncIterator]() {
-          const r = await reply;
-          yield* r.events ?? replayEvents(await r.completion);
+        [Symbol.asyncIterator]: events,
+        async finalCompletion() {
+          if (!reading) for await (const _ of events());
+          return completion;
         },
       };
     },
@@ -207,6 +228,22 @@ export function resolveModel(
     `request.model: cannot resolve "${ref}"; use "provider:model" with a configured provider (${known}) or an alias`,
     [`request.model: unknown model or provider "${ref}"`],
   );
+}
+
+/** Emits one `warning` event per model that has no price, so a host learns of it without a flood. */
+function warnWhenUnpriced(prices: PriceBook, events: EventBus): PriceBook {
+  const warned = new Set<string>();
+  return {
+    cost(provider, model, usage, options) {
+      const cost = prices.cost(provider, model, usage, options);
+      const ref = `${provider}:${model}`;
+      if (!cost.priced && !warned.has(ref) && warned.size < 1000) {
+        warned.add(ref);
+        events.emit("warning", { code: "unpriced-model", message: cost.reason });
+      }
+      return cost;
+    },
+  };
 }
 
 const neverAborted = new AbortController().signal;

@@ -14,6 +14,7 @@ export class StreamAssembler {
   refusal: string | undefined;
   finishReason: FinishReason | undefined;
   usage: Usage | undefined;
+  partialUsage: Usage | undefined;
   /** Events seen, for telling "cut before anything" from "cut mid-answer". */
   count = 0;
   readonly #toolCalls = new Map<number, ToolCallPart>();
@@ -58,6 +59,9 @@ export class StreamAssembler {
         call.arguments += event.argumentsDelta;
         break;
       }
+      case "usage":
+        this.partialUsage = event.usage;
+        break;
       case "finish":
         this.finishReason = event.finishReason;
         this.usage = event.usage;
@@ -70,8 +74,27 @@ export class StreamAssembler {
     return this.finishReason !== undefined;
   }
 
-  /** Usage so far; an estimate flagged as such when the finish never came. */
-  usageSoFar(): Usage {
-    return this.usage ?? { ...emptyUsage(), estimated: true };
+  /**
+   * Usage so far. Without the finish, it is what the provider reported early
+   * (if anything) plus the output received, estimated and flagged as such:
+   * a stream cut short was still billed, so it is never charged $0.
+   */
+  usageSoFar(estimateInputTokens: () => number): Usage {
+    if (this.usage) return this.usage;
+    const reported = this.partialUsage;
+    const receivedOutput = Math.ceil(this.receivedChars() / 4);
+    return {
+      ...(reported ?? { ...emptyUsage(), inputTokens: estimateInputTokens() }),
+      outputTokens: Math.max(reported?.outputTokens ?? 0, receivedOutput),
+      estimated: true,
+    };
+  }
+
+  /** Characters of output received: text, reasoning, tool arguments, refusal. */
+  receivedChars(): number {
+    let chars = this.refusal?.length ?? 0;
+    for (const p of this.content)
+      chars += p.type === "tool-call" ? p.name.length + p.arguments.length : p.text.length;
+    return chars;
   }
 }

@@ -106,6 +106,9 @@ export type StreamEvent =
   | { type: "reasoning-delta"; text: string; signature?: string; redacted?: string }
   | { type: "refusal-delta"; text: string }
   | { type: "tool-call-delta"; index: number; id?: string; name?: string; argumentsDelta: string }
+  /** Usage known before the end (Anthropic reports input and cache tokens as the stream starts). */
+  | { type: "usage"; usage: Usage }
+  /** The end of the answer, with its final usage. */
   | { type: "finish"; finishReason: FinishReason; usage: Usage };
 
 export function emptyUsage(): Usage {

@@ -1,4 +1,5 @@
 import type { Attempt, AttemptPurpose } from "./completion.js";
+import type { CacheOutcome, RouteDecision } from "./cost-record.js";
 import type { EventBus } from "./events.js";
 import type { Logger } from "./logger.js";
 import type { Next } from "./middleware.js";
@@ -7,7 +8,8 @@ import type { Provider } from "./provider.js";
 import type { ChatRequest } from "./request.js";
 
 /**
- * Typed per-request state shared by middleware. Extend it by declaration
+ * Typed per-request state shared by middleware. The fields below are the
+ * shared vocabulary of the built-in middleware; extend it by declaration
  * merging, the way hono's `ContextVariableMap` works; declare every field
  * optional, since a request may not pass through the middleware that sets it:
  *
@@ -18,8 +20,12 @@ import type { ChatRequest } from "./request.js";
  * // then, in any middleware or host code: ctx.state.route?.model
  * ```
  */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging.
-export interface ContextState {}
+export interface ContextState {
+  /** Which model a router chose and why; read by the cost tracker. */
+  route?: RouteDecision;
+  /** How a cache took part; read by the cost tracker. */
+  cache?: CacheOutcome;
+}
 
 export interface Clock {
   /** Milliseconds since the epoch. */

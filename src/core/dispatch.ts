@@ -5,6 +5,7 @@ import type { RequestContext } from "./context.js";
 import { AbortedError, FrugalError, ProviderError, StreamInterruptedError } from "./errors.js";
 import type { ProviderResponse } from "./provider.js";
 import { completedReply, type Reply, streamingReply } from "./reply.js";
+import type { ChatRequest } from "./request.js";
 
 /**
  * The innermost layer: one provider call, recorded as an attempt on the
@@ -106,7 +107,10 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
       return succeed(responseFrom(assembled, model));
     },
     fail: (error, assembled) => {
-      const failure = fail(error, assembled.usageSoFar());
+      const failure = fail(
+        error,
+        assembled.usageSoFar(() => roughInputTokens(request)),
+      );
       if (failure instanceof StreamInterruptedError)
         failure.partial = partialCompletion(assembled, ctx, model);
       return failure;
@@ -135,10 +139,19 @@ function partialCompletion(assembled: StreamAssembler, ctx: RequestContext, mode
     text: textOf(assembled.content),
     toolCalls: toolCallsOf(assembled.content),
     finishReason: "other",
-    usage: assembled.usageSoFar(),
+    usage: assembled.usageSoFar(() => roughInputTokens(ctx.request)),
     cost: attempt.cost!,
     meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
   };
+}
+
+/**
+ * A rough input-token figure (4 characters a token) for a stream cut before
+ * the provider reported any usage: flagged as an estimate wherever it is used.
+ */
+function roughInputTokens(request: ChatRequest): number {
+  const chars = JSON.stringify([request.system, request.messages, request.tools]).length;
+  return Math.ceil(chars / 4);
 }
 
 function aborted(cause: unknown): AbortedError {

@@ -23,10 +23,17 @@ export function redactingLogger(inner: Logger): Logger {
   return { debug: wrap("debug"), info: wrap("info"), warn: wrap("warn"), error: wrap("error") };
 }
 
+/** Redacts every string in the fields, walking them rather than re-parsing JSON (which redaction could break). */
 function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return JSON.parse(redactSecrets(JSON.stringify(fields, errorReplacer)));
+  return redactValue(fields, 0) as Record<string, unknown>;
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message } : value;
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === "string") return redactSecrets(value);
+  if (value instanceof Error) return { name: value.name, message: redactSecrets(value.message) };
+  if (value === null || typeof value !== "object" || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = redactValue(v, depth + 1);
+  return out;
 }

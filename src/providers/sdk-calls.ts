@@ -44,6 +44,13 @@ export function fromSdkError(error: unknown, provider: string, model: string): F
     return new TimeoutError(`${provider} did not answer in time`, { ...base, retryable: true });
   }
   const status = typeof e?.status === "number" ? e.status : undefined;
+  if (error instanceof SyntaxError) {
+    // A body that is not JSON: usually a proxy or a cut response, worth another try.
+    return new ProviderError(`${provider} sent a response that is not valid JSON`, {
+      ...base,
+      retryable: true,
+    });
+  }
   if (status === undefined) {
     return new ConnectionError(`could not reach ${provider}: ${message}`, { ...base, retryable: true });
   }
@@ -106,7 +113,8 @@ export async function* mapStreamErrors<T>(
     yield* source;
   } catch (error) {
     const mapped = fromSdkError(error, provider, model);
-    if (mapped instanceof ConnectionError && !(mapped instanceof TimeoutError)) {
+    // No status and no timeout: the connection or the body broke mid-answer.
+    if (mapped instanceof ProviderError && mapped.status === undefined && !(mapped instanceof TimeoutError)) {
       throw new StreamInterruptedError(`the ${provider} stream was cut short: ${mapped.message}`, {
         provider,
         model,

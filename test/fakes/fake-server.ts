@@ -42,7 +42,7 @@ export type FakeStep =
   | { kind: "refusal"; text: string }
   | { kind: "thinking"; thinking: string; text: string; usage?: FakeUsage }
   | { kind: "error"; status: number; retryAfter?: number; message?: string; errorType?: string }
-  | { kind: "slow-first-byte"; delayMs: number; then?: FakeStep }
+  | { kind: "slow-first-byte"; delayMs: number; next?: FakeStep }
   | { kind: "truncated-stream"; afterDeltas: number; text?: string }
   | { kind: "stall"; afterDeltas: number; text?: string }
   | { kind: "malformed-json" }
@@ -160,7 +160,7 @@ export async function startFakeServer(
         // Unref'd so a pending delay never keeps the process alive after close().
         await new Promise((resolve) => setTimeout(resolve, step.delayMs).unref());
         if (isGone(res)) return;
-        return run(step.then ?? defaultStep(ctx.body), route, ctx, requestId, res);
+        return run(step.next ?? defaultStep(ctx.body), route, ctx, requestId, res);
       case "reset":
         res.socket?.resetAndDestroy();
         return;

@@ -135,8 +135,7 @@ describe("fake OpenAI", () => {
   });
 
   it("delays the first byte", async () => {
-    // biome-ignore lint/suspicious/noThenProperty: `then` is the step's documented field name
-    fake.enqueue({ kind: "slow-first-byte", delayMs: 250, then: { kind: "text", text: "late" } });
+    fake.enqueue({ kind: "slow-first-byte", delayMs: 250, next: { kind: "text", text: "late" } });
     const started = Date.now();
     const res = await chat();
     expect(Date.now() - started).toBeGreaterThanOrEqual(240);

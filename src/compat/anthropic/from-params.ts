@@ -45,6 +45,9 @@ export function requestFromAnthropicParams(
   for (const [key, value] of Object.entries(params)) {
     if (!MAPPED.has(key) && value !== undefined) passthrough[key] = value;
   }
+  // The canonical tool choice has no parallel-call switch: the original travels untouched.
+  if (params.tool_choice && "disable_parallel_tool_use" in params.tool_choice)
+    passthrough.tool_choice = params.tool_choice;
   const reasoning: { budgetTokens?: number; effort?: "low" | "medium" | "high" | "xhigh" | "max" } = {};
   if (params.thinking?.type === "enabled") {
     reasoning.budgetTokens = params.thinking.budget_tokens;
@@ -86,7 +89,7 @@ function toMessages(m: MessageParam, i: number): Message[] {
     return [{ role: "assistant", content: m.content.map((b) => toAssistantPart(b, i)) }];
   }
   // A user turn may hold tool results and new input: results first, as the API requires.
-  const results = m.content.filter((b) => b.type === "tool_result").map(toToolResult);
+  const results = m.content.filter((b) => b.type === "tool_result").map((b) => toToolResult(b, i));
   const rest = m.content.filter((b) => b.type !== "tool_result").map((b) => toUserPart(b, i));
   return [
     ...(results.length ? [{ role: "tool" as const, content: results }] : []),
@@ -127,12 +130,12 @@ function toUserPart(b: ContentBlockParam, i: number): TextPart | ImagePart {
   throw unsupported(`messages[${i}].content: "${b.type}" blocks`);
 }
 
-function toToolResult(b: ContentBlockParam): ToolResultPart {
+function toToolResult(b: ContentBlockParam, i: number): ToolResultPart {
   if (b.type !== "tool_result") throw unsupported("tool_result");
   const content =
     typeof b.content === "string" || b.content === undefined
       ? (b.content ?? "")
-      : b.content.map((c) => toUserPart(c as ContentBlockParam, 0));
+      : b.content.map((c) => toUserPart(c as ContentBlockParam, i));
   return {
     type: "tool-result",
     toolCallId: b.tool_use_id,

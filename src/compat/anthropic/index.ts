@@ -4,6 +4,7 @@ import type { MessageCreateParams, RawMessageStreamEvent } from "@anthropic-ai/s
 import type { FrugalClient } from "../../client.js";
 import { interceptMethods, loadSdkModule, sdkLikePromise } from "../intercept.js";
 import type { WrapOptions } from "../openai/index.js";
+import { withRequestId } from "../request-id.js";
 import { requestFromAnthropicParams } from "./from-params.js";
 import { toAnthropicEvents, toAnthropicMessage } from "./to-sdk.js";
 
@@ -38,7 +39,8 @@ export function wrapAnthropic<T extends Pick<Anthropic, "messages">>(
       if (!params.stream) {
         const request = requestFromAnthropicParams(params, options.metadata?.());
         const signal = requestOptions?.signal ?? undefined;
-        return toAnthropicMessage(await llm.chat(request, signal ? { signal } : {}));
+        const completion = await llm.chat(request, signal ? { signal } : {});
+        return withRequestId(toAnthropicMessage(completion), completion);
       }
       const { events, controller } = start(params, requestOptions);
       // Imported on first use, as the host imported the SDK (ESM or CJS), so `instanceof Stream` holds.

@@ -69,13 +69,21 @@ export async function* toAnthropicEvents(
     open = kind;
     yield { type: "content_block_start", index, content_block: block } as RawMessageStreamEvent;
   }
+  let started: { id: string; model: string } | undefined;
   for await (const event of events) {
+    if (started && event.type !== "usage") {
+      yield messageStart(started, emptyUsage());
+      started = undefined;
+    }
     switch (event.type) {
       case "start":
-        yield {
-          type: "message_start",
-          message: { ...emptyMessage(event.id, event.model), stop_reason: null },
-        };
+        // Held until the next event: Anthropic's message_start carries the input usage, which a
+        // "usage" event right after start supplies (and the SDK's MessageStream reads it there).
+        started = { id: event.id, model: event.model };
+        break;
+      case "usage":
+        if (started) yield messageStart(started, event.usage);
+        started = undefined;
         break;
       case "text-delta":
         sawText = true;
@@ -143,8 +151,9 @@ export async function* toAnthropicEvents(
   }
 }
 
-function emptyMessage(id: string, model: string): Message {
-  return toAnthropicMessage({ id, model, content: [], finishReason: "other", usage: emptyUsage() });
+function messageStart(start: { id: string; model: string }, usage: Usage): RawMessageStreamEvent {
+  const message = toAnthropicMessage({ ...start, content: [], finishReason: "other", usage });
+  return { type: "message_start", message: { ...message, stop_reason: null } };
 }
 
 /** Canonical usage → Anthropic's, where `input_tokens` excludes cache reads and writes. */

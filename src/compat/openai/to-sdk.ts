@@ -2,6 +2,7 @@ import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/
 import type { CompletionUsage } from "openai/resources/completions";
 import type { Completion, FinishReason, StreamEvent, Usage } from "../../core/completion.js";
 import { totalInputTokens } from "../../core/completion.js";
+import { withRequestId } from "../request-id.js";
 
 type OpenAIFinish = ChatCompletion.Choice["finish_reason"];
 
@@ -40,14 +41,7 @@ export function toChatCompletion(c: Completion): ChatCompletion & { _request_id:
     ...(raw?.system_fingerprint && { system_fingerprint: raw.system_fingerprint }),
     ...(raw?.service_tier && { service_tier: raw.service_tier }),
   };
-  // As the SDK does: the provider's request id, non-enumerable; null when no provider call answered (a cache hit).
-  const requestId = c.meta.attempts.findLast((a) => a.status === "ok")?.providerRequestId ?? null;
-  return Object.defineProperty(completion, "_request_id", {
-    value: requestId,
-    enumerable: false,
-  }) as ChatCompletion & {
-    _request_id: string | null;
-  };
+  return withRequestId(completion, c);
 }
 
 /**
@@ -98,7 +92,8 @@ export async function* toChatCompletionChunks(
         });
         break;
       case "reasoning-delta":
-        break; // Chat Completions has no reasoning deltas.
+      case "usage":
+        break; // Chat Completions has no reasoning deltas, and sends usage only at the end.
       case "finish":
         yield chunk({}, toOpenAIFinish(event.finishReason));
         if (includeUsage) {

@@ -102,6 +102,7 @@ export async function* eventsFromAnthropic(
       case "message_start":
         usage = { ...event.message.usage };
         yield { type: "start", id: event.message.id, provider: "anthropic", model: event.message.model };
+        yield { type: "usage", usage: usageFromAnthropic(usage) };
         break;
       case "content_block_start": {
         const block = event.content_block;

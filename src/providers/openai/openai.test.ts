@@ -331,7 +331,7 @@ describe("openai provider: failures", () => {
   });
 
   it("waits through a slow first byte", async () => {
-    fake.enqueue({ kind: "slow-first-byte", delayMs: 150, then: { kind: "text", text: "late" } });
+    fake.enqueue({ kind: "slow-first-byte", delayMs: 150, next: { kind: "text", text: "late" } });
     expect((await chat()).text).toBe("late");
   });
 
