@@ -72,11 +72,15 @@ describe("createClient: requests", () => {
       providers: { openai: openai(sdk()) },
       aliases: { fast: "openai:gpt-4o-mini" },
     });
-    for (const model of ["fast", "openai:gpt-4o-mini", "gpt-4o-mini"]) {
-      const res = await llm.chat({ model, messages });
-      expect([res.provider, res.model]).toEqual(["openai", "gpt-4o-mini"]);
+    for (const model of ["fast", "openai:gpt-4o-mini", "gpt-4o-mini", "ft:gpt-4o-mini:acme"]) {
+      await llm.chat({ model, messages });
     }
-    expect(fake.requests.map((r) => r.body.model)).toEqual(["gpt-4o-mini", "gpt-4o-mini", "gpt-4o-mini"]);
+    expect(fake.requests.map((r) => r.body.model)).toEqual([
+      "gpt-4o-mini",
+      "gpt-4o-mini",
+      "gpt-4o-mini",
+      "ft:gpt-4o-mini:acme",
+    ]);
   });
 
   it("refuses 'auto' and unknown providers with a typed error before any call", async () => {

@@ -10,7 +10,8 @@ import { compose, type Middleware, type Next } from "./core/middleware.js";
 import type { PriceBook } from "./core/pricing.js";
 import type { Provider } from "./core/provider.js";
 import { type Reply, replayEvents } from "./core/reply.js";
-import { type ChatRequest, type ChatRequestInput, chatRequestSchema } from "./core/request.js";
+import type { ChatRequestInput } from "./core/request.js";
+import { validateRequest } from "./core/validate-request.js";
 import { priceBook } from "./pricing/price-book.js";
 
 export interface ClientConfig {
@@ -141,7 +142,7 @@ export function createClient(config: ClientConfig): FrugalClient {
   const pipeline: Next = compose(middleware, dispatch);
 
   async function run(input: ChatRequestInput, stream: boolean, options: CallOptions): Promise<Reply> {
-    const request = validate(input, stream);
+    const request = validateRequest(input, stream);
     const ctx: RequestContext = {
       id: randomUUID(),
       request,
@@ -173,29 +174,32 @@ export function createClient(config: ClientConfig): FrugalClient {
       const completion = reply.then((r) => r.completion);
       completion.catch(() => {});
       let reading = false;
-      async function* events(): AsyncGenerator<StreamEvent> {
+      // Hands the reader the reply's own iterator once it exists: no extra generator per event.
+      const events = (): AsyncIterator<StreamEvent> => {
         reading = true;
-        const r = await reply;
-        yield* r.events ?? replayEvents(await r.completion);
-      }
+        let inner: AsyncIterator<StreamEvent> | undefined;
+        const open = async () => {
+          const r = await reply;
+          inner ??= (r.events ?? replayEvents(await r.completion))[Symbol.asyncIterator]();
+          return inner;
+        };
+        return {
+          next: async () => (await open()).next(),
+          return: async (value?: unknown) =>
+            (await open()).return?.(value) ?? { done: true as const, value: undefined },
+        };
+      };
       return {
         completion,
         [Symbol.asyncIterator]: events,
         async finalCompletion() {
-          if (!reading) for await (const _ of events());
+          if (!reading) for await (const _ of { [Symbol.asyncIterator]: events });
           return completion;
         },
       };
     },
     on: (name, listener) => events.on(name, listener),
   };
-}
-
-function validate(input: ChatRequestInput, stream: boolean): ChatRequest {
-  const result = chatRequestSchema.safeParse({ ...input, stream });
-  if (result.success) return result.data;
-  const issues = describeZodError(result.error, "request");
-  throw new InvalidRequestError(`invalid request:\n  ${issues.join("\n  ")}`, issues);
 }
 
 /** Bare names of well-known families resolve to their provider when it is configured. */
@@ -220,8 +224,9 @@ export function resolveModel(
     ]);
   }
   if (providers.size === 1 && colon < 0) return { provider: providers.keys().next().value!, model: target };
+  // A colon that no configured provider claims may belong to the model (`ft:gpt-4o-mini:acme`).
   for (const [pattern, provider] of FAMILIES) {
-    if (colon < 0 && pattern.test(target) && providers.has(provider)) return { provider, model: target };
+    if (pattern.test(target) && providers.has(provider)) return { provider, model: target };
   }
   const known = [...providers.keys()].join(", ");
   throw new InvalidRequestError(

@@ -117,7 +117,6 @@ describe.each(cases)("latencyAndUsageLog with $provider", ({ provider, model, fa
     fake().enqueue({
       kind: "slow-first-byte",
       delayMs,
-      // biome-ignore lint/suspicious/noThenProperty: `then` is the fake step's documented field name
       next: { kind: "text", text: "One two three.", usage: given },
     });
     const stream = llm.stream(request);

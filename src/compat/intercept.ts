@@ -47,6 +47,8 @@ function view<T extends object>(target: T, tree: Tree): T {
  * says so clearly if raw-response helpers are used on it.
  */
 export function sdkLikePromise<T>(promise: Promise<T>, wrapper: string): Promise<T> {
+  // A caller that only used .withResponse() never awaits the call itself; its failure must not crash the host.
+  promise.catch(() => {});
   const unavailable = () =>
     Promise.reject(
       new FrugalError(`${wrapper}: .withResponse() and .asResponse() are not available on wrapped calls`),
@@ -59,4 +61,34 @@ const requireFromHere = createRequire(import.meta.url);
 /** Loads an SDK module only when a wrapper needs it, so hosts without that SDK never load it. */
 export function loadSdkModule<T>(specifier: string): T {
   return requireFromHere(specifier) as T;
+}
+
+/**
+ * SDK helpers that would reach the provider without going through the
+ * middleware (so without cost records, caches or budgets): they throw a clear
+ * error instead of silently bypassing frugal-llm.
+ */
+export function notThroughFrugal(wrapper: string, method: string, instead: string): () => never {
+  return () => {
+    throw new FrugalError(`${wrapper}: ${method}() would bypass frugal-llm; use ${instead} instead`);
+  };
+}
+
+/** An AbortSignal that fires when any of the given signals does (AbortSignal.any needs Node 20.3). */
+export function anySignal(signals: readonly (AbortSignal | null | undefined)[]): AbortSignal {
+  const present = signals.filter((s): s is AbortSignal => s != null);
+  if (present.length === 1) return present[0]!;
+  if (typeof AbortSignal.any === "function") return AbortSignal.any(present);
+  const controller = new AbortController();
+  for (const signal of present) {
+    if (signal.aborted) {
+      controller.abort(signal.reason);
+      break;
+    }
+    signal.addEventListener("abort", () => controller.abort(signal.reason), {
+      once: true,
+      signal: controller.signal,
+    });
+  }
+  return controller.signal;
 }

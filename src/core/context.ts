@@ -15,9 +15,9 @@ import type { ChatRequest } from "./request.js";
  *
  * ```ts
  * declare module "frugal-llm" {
- *   interface ContextState { route?: { model: string; reason: string } }
+ *   interface ContextState { triage?: { level: "low" | "high"; reason: string } }
  * }
- * // then, in any middleware or host code: ctx.state.route?.model
+ * // then, in any middleware or host code: ctx.state.triage?.level
  * ```
  */
 export interface ContextState {

@@ -2,7 +2,13 @@ import type { StreamAssembler } from "./assemble.js";
 import type { Attempt, Completion, Usage } from "./completion.js";
 import { textOf, toolCallsOf } from "./completion.js";
 import type { RequestContext } from "./context.js";
-import { AbortedError, FrugalError, ProviderError, StreamInterruptedError } from "./errors.js";
+import {
+  AbortedError,
+  FrugalError,
+  InvalidRequestError,
+  ProviderError,
+  StreamInterruptedError,
+} from "./errors.js";
 import type { ProviderResponse } from "./provider.js";
 import { completedReply, type Reply, streamingReply } from "./reply.js";
 import type { ChatRequest } from "./request.js";
@@ -38,6 +44,12 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
   const fail = (error: unknown, usage?: Usage): FrugalError => {
     release();
     const failure = ctx.signal.aborted && !(error instanceof FrugalError) ? aborted(error) : asFrugal(error);
+    if (failure instanceof InvalidRequestError) {
+      // The adapter could not express the request: nothing was sent, so there was no attempt.
+      ctx.attempts.splice(ctx.attempts.indexOf(attempt), 1);
+      failure.attempts = ctx.attempts;
+      return failure;
+    }
     attempt.status = "error";
     attempt.endedAt = ctx.clock.now();
     attempt.error = {

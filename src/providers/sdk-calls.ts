@@ -66,7 +66,8 @@ export function fromSdkError(error: unknown, provider: string, model: string): F
     ...(retryAfterMs !== undefined && { retryAfterMs }),
     ...(providerRequestId && { providerRequestId }),
   };
-  const text = `${provider} answered ${status}: ${message}`;
+  // The SDKs start their message with the status already.
+  const text = `${provider} answered ${status}: ${message.replace(/^\d{3}\s+/, "")}`;
   if (status === 429) return new RateLimitError(text, init);
   if (status === 529 || status === 503) return new OverloadedError(text, init);
   return new ProviderError(text, init);
@@ -100,30 +101,21 @@ function parseRetryAfter(ms: string | undefined, seconds: string | undefined): n
 }
 
 /**
- * Errors thrown mid-stream by the SDK become frugal-llm errors too. A cut
- * connection surfaces from the SDKs as a bare `TypeError("terminated")` or an
- * SDK base error with no status: that is a stream cut short.
+ * An error thrown by the SDK mid-stream, as a frugal-llm error. A cut
+ * connection surfaces as a bare `TypeError("terminated")`, an SDK base error
+ * with no status, or a half-received JSON event: that is a stream cut short.
  */
-export async function* mapStreamErrors<T>(
-  source: AsyncIterable<T>,
-  provider: string,
-  model: string,
-): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } catch (error) {
-    const mapped = fromSdkError(error, provider, model);
-    // No status and no timeout: the connection or the body broke mid-answer.
-    if (mapped instanceof ProviderError && mapped.status === undefined && !(mapped instanceof TimeoutError)) {
-      throw new StreamInterruptedError(`the ${provider} stream was cut short: ${mapped.message}`, {
-        provider,
-        model,
-        retryable: true,
-        cause: redactedCopy(error),
-      });
-    }
-    throw mapped;
+export function fromSdkStreamError(error: unknown, provider: string, model: string): FrugalError {
+  const mapped = fromSdkError(error, provider, model);
+  if (mapped instanceof ProviderError && mapped.status === undefined && !(mapped instanceof TimeoutError)) {
+    return new StreamInterruptedError(`the ${provider} stream was cut short: ${mapped.message}`, {
+      provider,
+      model,
+      retryable: true,
+      cause: mapped.cause,
+    });
   }
+  return mapped;
 }
 
 function redactedCopy(error: unknown): Error {

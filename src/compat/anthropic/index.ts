@@ -2,7 +2,13 @@ import type Anthropic from "@anthropic-ai/sdk";
 import type { MessageStream } from "@anthropic-ai/sdk/lib/MessageStream";
 import type { MessageCreateParams, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages";
 import type { FrugalClient } from "../../client.js";
-import { interceptMethods, loadSdkModule, sdkLikePromise } from "../intercept.js";
+import {
+  anySignal,
+  interceptMethods,
+  loadSdkModule,
+  notThroughFrugal,
+  sdkLikePromise,
+} from "../intercept.js";
 import type { WrapOptions } from "../openai/index.js";
 import { withRequestId } from "../request-id.js";
 import { requestFromAnthropicParams } from "./from-params.js";
@@ -28,9 +34,7 @@ export function wrapAnthropic<T extends Pick<Anthropic, "messages">>(
   const start = (params: MessageCreateParams, requestOptions: RequestOptions | undefined) => {
     const request = requestFromAnthropicParams(params, options.metadata?.());
     const controller = new AbortController();
-    const signal = requestOptions?.signal
-      ? AbortSignal.any([requestOptions.signal, controller.signal])
-      : controller.signal;
+    const signal = anySignal([requestOptions?.signal, controller.signal]);
     return { events: toAnthropicEvents(llm.stream(request, { signal })), controller };
   };
 
@@ -83,5 +87,9 @@ export function wrapAnthropic<T extends Pick<Anthropic, "messages">>(
     return MessageStream.fromReadableStream(body);
   }
 
-  return interceptMethods(sdk, { "messages.create": create, "messages.stream": stream });
+  return interceptMethods(sdk, {
+    "messages.create": create,
+    "messages.stream": stream,
+    "messages.parse": notThroughFrugal("wrapAnthropic", "messages.parse", "messages.create"),
+  });
 }

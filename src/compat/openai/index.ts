@@ -3,7 +3,7 @@ import type { ChatCompletionChunk, ChatCompletionCreateParams } from "openai/res
 import type { Stream } from "openai/streaming";
 import type { FrugalClient } from "../../client.js";
 import type { RequestMetadata } from "../../core/request.js";
-import { interceptMethods, sdkLikePromise } from "../intercept.js";
+import { anySignal, interceptMethods, notThroughFrugal, sdkLikePromise } from "../intercept.js";
 import { requestFromOpenAIParams } from "./from-params.js";
 import { toChatCompletion, toChatCompletionChunks } from "./to-sdk.js";
 
@@ -37,9 +37,7 @@ export function wrapOpenAI<T extends Pick<OpenAI, "chat">>(
       const callOptions = requestOptions?.signal ? { signal: requestOptions.signal } : {};
       if (!params.stream) return toChatCompletion(await llm.chat(request, callOptions));
       const controller = new AbortController();
-      const signal = requestOptions?.signal
-        ? AbortSignal.any([requestOptions.signal, controller.signal])
-        : controller.signal;
+      const signal = anySignal([requestOptions?.signal, controller.signal]);
       const stream = llm.stream(request, { signal });
       const includeUsage = params.stream_options?.include_usage === true;
       // Imported on first use, as the host imported the SDK (ESM or CJS), so `instanceof Stream` holds.
@@ -51,7 +49,13 @@ export function wrapOpenAI<T extends Pick<OpenAI, "chat">>(
     };
     return sdkLikePromise(call(), "wrapOpenAI");
   }
-  return interceptMethods(sdk, { "chat.completions.create": create });
+  const bypass = (method: string) => notThroughFrugal("wrapOpenAI", method, "chat.completions.create");
+  return interceptMethods(sdk, {
+    "chat.completions.create": create,
+    "chat.completions.parse": bypass("chat.completions.parse"),
+    "chat.completions.stream": bypass("chat.completions.stream"),
+    "chat.completions.runTools": bypass("chat.completions.runTools"),
+  });
 }
 
 /** The drop-in streamed result type, for hosts that annotate it. */

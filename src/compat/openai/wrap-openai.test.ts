@@ -157,6 +157,16 @@ describe("wrapOpenAI", () => {
     expect(tenants).toEqual(["acme", "globex"]);
   });
 
+  it("refuses SDK helpers that would reach OpenAI without going through the middleware", () => {
+    const client = wrapOpenAI(unreachable(), llmWith());
+    expect(() => client.chat.completions.stream({ model: "gpt-4o-mini", messages })).toThrow(
+      /would bypass frugal-llm/,
+    );
+    expect(() => client.chat.completions.parse({ model: "gpt-4o-mini", messages })).toThrow(
+      /would bypass frugal-llm/,
+    );
+  });
+
   it("leaves every other SDK method and property as the SDK's own", () => {
     const sdk = unreachable();
     const client = wrapOpenAI(sdk, llmWith());

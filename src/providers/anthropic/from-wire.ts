@@ -2,6 +2,7 @@ import type { Message, RawMessageStreamEvent, StopReason } from "@anthropic-ai/s
 import type { FinishReason, OutputPart, StreamEvent, Usage } from "../../core/completion.js";
 import { emptyUsage } from "../../core/completion.js";
 import type { ProviderResponse } from "../../core/provider.js";
+import { fromSdkStreamError } from "../sdk-calls.js";
 
 /** The usage fields Anthropic sends, in a message or (cumulative) in `message_delta`. */
 interface AnthropicUsage {
@@ -92,66 +93,71 @@ function textOfBlocks(content: readonly OutputPart[]): string {
  */
 export async function* eventsFromAnthropic(
   source: AsyncIterable<RawMessageStreamEvent>,
+  model: string,
 ): AsyncGenerator<StreamEvent> {
   let usage: AnthropicUsage = {};
   let stopReason: string | null = null;
   let refusalText = "";
   const toolIndexByBlock = new Map<number, { index: number; sawArguments: boolean }>();
-  for await (const event of source) {
-    switch (event.type) {
-      case "message_start":
-        usage = { ...event.message.usage };
-        yield { type: "start", id: event.message.id, provider: "anthropic", model: event.message.model };
-        yield { type: "usage", usage: usageFromAnthropic(usage) };
-        break;
-      case "content_block_start": {
-        const block = event.content_block;
-        if (block.type === "text" && block.text) yield { type: "text-delta", text: block.text };
-        else if (block.type === "tool_use") {
-          const index = toolIndexByBlock.size;
-          toolIndexByBlock.set(event.index, { index, sawArguments: false });
-          yield { type: "tool-call-delta", index, id: block.id, name: block.name, argumentsDelta: "" };
-        } else if (block.type === "thinking") yield { type: "reasoning-delta", text: block.thinking };
-        else if (block.type === "redacted_thinking")
-          yield { type: "reasoning-delta", text: "", redacted: block.data };
-        break;
-      }
-      case "content_block_delta": {
-        const delta = event.delta;
-        if (delta.type === "text_delta") {
-          refusalText += delta.text;
-          yield { type: "text-delta", text: delta.text };
-        } else if (delta.type === "input_json_delta") {
+  try {
+    for await (const event of source) {
+      switch (event.type) {
+        case "message_start":
+          usage = { ...event.message.usage };
+          yield { type: "start", id: event.message.id, provider: "anthropic", model: event.message.model };
+          yield { type: "usage", usage: usageFromAnthropic(usage) };
+          break;
+        case "content_block_start": {
+          const block = event.content_block;
+          if (block.type === "text" && block.text) yield { type: "text-delta", text: block.text };
+          else if (block.type === "tool_use") {
+            const index = toolIndexByBlock.size;
+            toolIndexByBlock.set(event.index, { index, sawArguments: false });
+            yield { type: "tool-call-delta", index, id: block.id, name: block.name, argumentsDelta: "" };
+          } else if (block.type === "thinking") yield { type: "reasoning-delta", text: block.thinking };
+          else if (block.type === "redacted_thinking")
+            yield { type: "reasoning-delta", text: "", redacted: block.data };
+          break;
+        }
+        case "content_block_delta": {
+          const delta = event.delta;
+          if (delta.type === "text_delta") {
+            refusalText += delta.text;
+            yield { type: "text-delta", text: delta.text };
+          } else if (delta.type === "input_json_delta") {
+            const tool = toolIndexByBlock.get(event.index);
+            if (tool) {
+              tool.sawArguments ||= delta.partial_json !== "";
+              yield { type: "tool-call-delta", index: tool.index, argumentsDelta: delta.partial_json };
+            }
+          } else if (delta.type === "thinking_delta") yield { type: "reasoning-delta", text: delta.thinking };
+          else if (delta.type === "signature_delta")
+            yield { type: "reasoning-delta", text: "", signature: delta.signature };
+          break;
+        }
+        case "content_block_stop": {
+          // A tool called with no arguments streams no JSON: its arguments are `{}`.
           const tool = toolIndexByBlock.get(event.index);
-          if (tool) {
-            tool.sawArguments ||= delta.partial_json !== "";
-            yield { type: "tool-call-delta", index: tool.index, argumentsDelta: delta.partial_json };
-          }
-        } else if (delta.type === "thinking_delta") yield { type: "reasoning-delta", text: delta.thinking };
-        else if (delta.type === "signature_delta")
-          yield { type: "reasoning-delta", text: "", signature: delta.signature };
-        break;
+          if (tool && !tool.sawArguments)
+            yield { type: "tool-call-delta", index: tool.index, argumentsDelta: "{}" };
+          break;
+        }
+        case "message_delta":
+          stopReason = event.delta.stop_reason ?? stopReason;
+          usage = mergeUsage(usage, event.usage as AnthropicUsage);
+          break;
+        case "message_stop":
+          if (stopReason === "refusal") yield { type: "refusal-delta", text: refusalText };
+          yield {
+            type: "finish",
+            finishReason: finishFromAnthropic(stopReason),
+            usage: usageFromAnthropic(usage),
+          };
+          break;
       }
-      case "content_block_stop": {
-        // A tool called with no arguments streams no JSON: its arguments are `{}`.
-        const tool = toolIndexByBlock.get(event.index);
-        if (tool && !tool.sawArguments)
-          yield { type: "tool-call-delta", index: tool.index, argumentsDelta: "{}" };
-        break;
-      }
-      case "message_delta":
-        stopReason = event.delta.stop_reason ?? stopReason;
-        usage = mergeUsage(usage, event.usage as AnthropicUsage);
-        break;
-      case "message_stop":
-        if (stopReason === "refusal") yield { type: "refusal-delta", text: refusalText };
-        yield {
-          type: "finish",
-          finishReason: finishFromAnthropic(stopReason),
-          usage: usageFromAnthropic(usage),
-        };
-        break;
     }
+  } catch (error) {
+    throw fromSdkStreamError(error, "anthropic", model);
   }
 }
 

@@ -3,7 +3,7 @@ import type { Message, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources
 import { ConfigError } from "../../core/errors.js";
 import type { Provider, ProviderCallOptions } from "../../core/provider.js";
 import type { ChatRequest } from "../../core/request.js";
-import { fromSdkError, mapStreamErrors, sdkRequestOptions } from "../sdk-calls.js";
+import { fromSdkError, sdkRequestOptions } from "../sdk-calls.js";
 import { eventsFromAnthropic, responseFromAnthropic } from "./from-wire.js";
 import { toAnthropicParams } from "./to-wire.js";
 
@@ -49,7 +49,7 @@ export function anthropic(sdk: AnthropicClientLike, options: AnthropicProviderOp
       } catch (error) {
         throw fromSdkError(error, name, o.model);
       }
-      return mapStreamErrors(eventsFromAnthropic(events), name, o.model);
+      return eventsFromAnthropic(events, o.model);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { CompletionUsage } from "openai/resources/completions";
 import type { FinishReason, OutputPart, StreamEvent, Usage } from "../../core/completion.js";
 import { emptyUsage } from "../../core/completion.js";
 import type { ProviderResponse } from "../../core/provider.js";
+import { fromSdkStreamError } from "../sdk-calls.js";
 
 /**
  * OpenAI's `prompt_tokens` includes cached tokens; the canonical buckets are
@@ -70,41 +71,46 @@ export function responseFromOpenAI(completion: ChatCompletion): ProviderResponse
 }
 
 /**
- * Chunks → canonical events. The finish reason arrives before the usage
+ * Chunks → canonical events; SDK errors mid-stream become frugal-llm errors. The finish reason arrives before the usage
  * chunk, so `finish` is emitted once the stream ends; a stream with no finish
  * reason ends without `finish`, which marks it as cut short.
  */
 export async function* eventsFromOpenAI(
   chunks: AsyncIterable<ChatCompletionChunk>,
+  model: string,
 ): AsyncGenerator<StreamEvent> {
   let started = false;
   let finishReason: string | null = null;
   let refused = false;
   let usage: CompletionUsage | null | undefined;
-  for await (const chunk of chunks) {
-    if (!started) {
-      started = true;
-      yield { type: "start", id: chunk.id, provider: "openai", model: chunk.model };
+  try {
+    for await (const chunk of chunks) {
+      if (!started) {
+        started = true;
+        yield { type: "start", id: chunk.id, provider: "openai", model: chunk.model };
+      }
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      const delta = choice.delta;
+      if (delta?.content) yield { type: "text-delta", text: delta.content };
+      if (delta?.refusal) {
+        refused = true;
+        yield { type: "refusal-delta", text: delta.refusal };
+      }
+      for (const call of delta?.tool_calls ?? []) {
+        yield {
+          type: "tool-call-delta",
+          index: call.index,
+          ...(call.id && { id: call.id }),
+          ...(call.function?.name && { name: call.function.name }),
+          argumentsDelta: call.function?.arguments ?? "",
+        };
+      }
+      if (choice.finish_reason) finishReason = choice.finish_reason;
     }
-    if (chunk.usage) usage = chunk.usage;
-    const choice = chunk.choices[0];
-    if (!choice) continue;
-    const delta = choice.delta;
-    if (delta?.content) yield { type: "text-delta", text: delta.content };
-    if (delta?.refusal) {
-      refused = true;
-      yield { type: "refusal-delta", text: delta.refusal };
-    }
-    for (const call of delta?.tool_calls ?? []) {
-      yield {
-        type: "tool-call-delta",
-        index: call.index,
-        ...(call.id && { id: call.id }),
-        ...(call.function?.name && { name: call.function.name }),
-        argumentsDelta: call.function?.arguments ?? "",
-      };
-    }
-    if (choice.finish_reason) finishReason = choice.finish_reason;
+  } catch (error) {
+    throw fromSdkStreamError(error, "openai", model);
   }
   if (finishReason !== null) {
     yield {

@@ -166,7 +166,9 @@ describe("openai provider: request translation", () => {
         },
       ],
     });
-    await expect(call).rejects.toBeInstanceOf(InvalidRequestError);
+    const error = await call.catch((e) => e);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.attempts).toEqual([]); // nothing was sent, so no attempt is recorded
     expect(fake.requests).toHaveLength(0);
   });
 

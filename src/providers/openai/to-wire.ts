@@ -25,11 +25,10 @@ export function toOpenAIParams(request: ChatRequest, model: string): ChatComplet
   if (request.stop?.length) params.stop = request.stop;
   if (request.seed !== undefined) params.seed = request.seed;
   if (request.reasoning?.effort) params.reasoning_effort = request.reasoning.effort;
-  if (request.stream) {
-    params.stream = true;
-    params.stream_options = { include_usage: true };
-  }
   Object.assign(params, request.providerOptions?.openai);
+  // After the pass-through: a stream is never billed blind, whatever providerOptions say.
+  params.stream = request.stream === true;
+  if (request.stream) params.stream_options = { ...(params.stream_options as object), include_usage: true };
   return params as unknown as ChatCompletionCreateParams;
 }
 
