@@ -45,7 +45,7 @@ function mutations(request: Record<string, unknown>): Record<string, unknown>[] 
     -1,
     1.5,
     3,
-    1e400,
+    Number.POSITIVE_INFINITY,
     Number.NaN,
     true,
     [],
