@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { Completion, StreamEvent } from "./core/completion.js";
-import type { Clock, ContextState, RequestContext, ResolvedModel, Services } from "./core/context.js";
+import {
+  type Clock,
+  type ContextState,
+  NEVER_ABORTED,
+  type RequestContext,
+  type ResolvedModel,
+  type Services,
+} from "./core/context.js";
 import { dispatch } from "./core/dispatch.js";
 import { ConfigError, describeZodError, InvalidRequestError } from "./core/errors.js";
 import { EventBus, type EventName, type Listener } from "./core/events.js";
@@ -149,7 +156,7 @@ export function createClient(config: ClientConfig): FrugalClient {
       purpose: "primary",
       state: {} as ContextState,
       attempts: [],
-      signal: options.signal ?? neverAborted,
+      signal: options.signal ?? NEVER_ABORTED,
       clock,
       startedAt: clock.now(),
       services,
@@ -250,8 +257,6 @@ function warnWhenUnpriced(prices: PriceBook, events: EventBus): PriceBook {
     },
   };
 }
-
-const neverAborted = new AbortController().signal;
 
 const consoleLogger: Logger = {
   debug() {},

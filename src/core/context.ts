@@ -27,6 +27,9 @@ export interface ContextState {
   cache?: CacheOutcome;
 }
 
+/** The signal of a call the caller cannot abort (it passed none). */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal;
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

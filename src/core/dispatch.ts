@@ -1,7 +1,7 @@
 import type { StreamAssembler } from "./assemble.js";
 import type { Attempt, Completion, Usage } from "./completion.js";
 import { textOf, toolCallsOf } from "./completion.js";
-import type { RequestContext } from "./context.js";
+import { NEVER_ABORTED, type RequestContext } from "./context.js";
 import {
   AbortedError,
   FrugalError,
@@ -33,13 +33,15 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
   ctx.attempts.push(attempt);
 
   // One controller per call: the caller's signal aborts it, and so does a
-  // reader that stops consuming the stream.
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(ctx.signal.reason);
+  // reader that stops consuming the stream. A non-streamed call nobody can
+  // abort needs none, and skipping it saves the SDK's abort wiring (bench/).
+  const abortable = request.stream === true || ctx.signal !== NEVER_ABORTED;
+  const controller = abortable ? new AbortController() : undefined;
+  const onAbort = () => controller?.abort(ctx.signal.reason);
   if (ctx.signal.aborted) onAbort();
-  else ctx.signal.addEventListener("abort", onAbort, { once: true });
-  const release = () => ctx.signal.removeEventListener("abort", onAbort);
-  const options = { model, signal: controller.signal, maxRetries: services.sdkMaxRetries };
+  else if (controller) ctx.signal.addEventListener("abort", onAbort, { once: true });
+  const release = () => controller && ctx.signal.removeEventListener("abort", onAbort);
+  const options = { model, signal: controller?.signal, maxRetries: services.sdkMaxRetries };
 
   const fail = (error: unknown, usage?: Usage): FrugalError => {
     release();
@@ -108,7 +110,7 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
   return streamingReply(events, {
     complete: (assembled) => {
       // The OpenAI SDK ends an aborted stream quietly: tell that apart from a cut.
-      if (!assembled.finished && controller.signal.aborted) throw aborted(controller.signal.reason);
+      if (!assembled.finished && controller?.signal.aborted) throw aborted(controller.signal.reason);
       if (!assembled.finished) {
         throw new StreamInterruptedError("the stream ended before the provider finished its answer", {
           provider: providerName,
@@ -127,7 +129,7 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
         failure.partial = partialCompletion(assembled, ctx, model);
       return failure;
     },
-    cancel: () => controller.abort(new AbortedError("the stream's reader stopped before the end")),
+    cancel: () => controller?.abort(new AbortedError("the stream's reader stopped before the end")),
   });
 }
 

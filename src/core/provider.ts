@@ -4,7 +4,8 @@ import type { ChatRequest } from "./request.js";
 export interface ProviderCallOptions {
   /** The provider's own model name (the part after `provider:`). */
   model: string;
-  signal: AbortSignal;
+  /** Absent when nothing can abort the call. */
+  signal: AbortSignal | undefined;
   /** Per-request SDK retries; `undefined` keeps the SDK's own setting. */
   maxRetries: number | undefined;
 }

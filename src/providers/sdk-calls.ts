@@ -12,8 +12,11 @@ import type { ProviderCallOptions } from "../core/provider.js";
 import { redactSecrets } from "../core/redact.js";
 
 /** Per-request options for either SDK: the call's signal, and retries when the library owns them. */
-export function sdkRequestOptions(o: ProviderCallOptions): { signal: AbortSignal; maxRetries?: number } {
-  return { signal: o.signal, ...(o.maxRetries !== undefined && { maxRetries: o.maxRetries }) };
+export function sdkRequestOptions(o: ProviderCallOptions): { signal?: AbortSignal; maxRetries?: number } {
+  return {
+    ...(o.signal && { signal: o.signal }),
+    ...(o.maxRetries !== undefined && { maxRetries: o.maxRetries }),
+  };
 }
 
 /**
