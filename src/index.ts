@@ -21,6 +21,7 @@ export type {
 } from "./core/completion.js";
 export { emptyUsage, totalInputTokens } from "./core/completion.js";
 export type { Clock, ContextState, RequestContext, ResolvedModel, Services } from "./core/context.js";
+export type { AttemptRecord, CacheOutcome, CostRecord, RouteDecision } from "./core/cost-record.js";
 export {
   AbortedError,
   ConfigError,
@@ -57,9 +58,13 @@ export type {
   ToolResultPart,
   UserMessage,
 } from "./core/request.js";
+export { type CostTracker, type CostTrackerOptions, costTracker } from "./middleware/cost-tracker/index.js";
+export { type PriceBookOptions, priceBook } from "./pricing/price-book.js";
+export { type ModelRates, sumCosts } from "./pricing/rates.js";
 export {
   type AnthropicClientLike,
   type AnthropicProviderOptions,
   anthropic,
 } from "./providers/anthropic/index.js";
 export { type OpenAIClientLike, openai } from "./providers/openai/index.js";
+export * from "./storage/index.js";
