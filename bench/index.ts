@@ -5,11 +5,12 @@
  * exporting `name` and `run(options)` (see harness.ts) and list it below.
  */
 import { availableParallelism, cpus, loadavg } from "node:os";
+import * as costTrackerBench from "./cost-tracker.js";
 import type { BenchOptions, Section } from "./harness.js";
 import * as overheadInProcess from "./overhead-inprocess.js";
 import * as overheadLoopback from "./overhead-loopback.js";
 
-const sections: readonly Section[] = [overheadLoopback, overheadInProcess];
+const sections: readonly Section[] = [overheadLoopback, overheadInProcess, costTrackerBench];
 
 const args = process.argv.slice(2);
 const options: BenchOptions = { quick: args.includes("--quick") };

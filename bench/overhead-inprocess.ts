@@ -44,7 +44,7 @@ const events: readonly StreamEvent[] = [
 ];
 
 /** Answers at once, with no I/O. */
-const instant: Provider = {
+export const instant: Provider = {
   name: "openai",
   complete: async () => response,
   stream: async () =>
@@ -53,7 +53,7 @@ const instant: Provider = {
     })(),
 };
 
-const input: ChatRequestInput = {
+export const input: ChatRequestInput = {
   model: "openai:gpt-4o-mini",
   messages: [{ role: "user", content: "Say hello in one word." }],
 };
