@@ -1,0 +1,14 @@
+// The storage surface of the main entry. Redis and PostgreSQL adapters are not here: they are the
+// subpath entries `frugal-llm/redis` and `frugal-llm/postgres`, so a host that uses neither never
+// loads ioredis or pg.
+
+export { type JsonlLedgerOptions, jsonlLedger } from "./jsonl/ledger.js";
+export type { Ledger, LedgerQuery, LedgerSink } from "./ledger.js";
+export {
+  LedgerFlushError,
+  LedgerWriter,
+  type LedgerWriterErrorInfo,
+  type LedgerWriterOptions,
+  type LedgerWriterStats,
+} from "./ledger-writer.js";
+export { type MemoryLedger, type MemoryLedgerOptions, memoryLedger } from "./memory/ledger.js";
