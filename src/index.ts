@@ -67,4 +67,5 @@ export {
   anthropic,
 } from "./providers/anthropic/index.js";
 export { type OpenAIClientLike, openai } from "./providers/openai/index.js";
+export * from "./reports/index.js";
 export * from "./storage/index.js";

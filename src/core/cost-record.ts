@@ -65,7 +65,13 @@ export interface CostRecord {
   provider: string | null;
   model: string | null;
   route: RouteDecision | null;
-  cache: { status: CacheOutcome["status"]; kind: CacheOutcome["kind"]; similarity?: number } | null;
+  /** How a cache took part; for a hit, what the served answer cost when it was made (what the hit saved). */
+  cache: {
+    status: CacheOutcome["status"];
+    kind: CacheOutcome["kind"];
+    similarity?: number;
+    saved?: { usage: Usage; cost: Cost };
+  } | null;
   /** Tokens billed across every attempt of the request, by bucket. */
   usage: Usage;
   /** What the request cost: every attempt, side calls included. */

@@ -1,7 +1,12 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeServer, type FakeUsage, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import {
+  type FakeServer,
+  type FakeUsage,
+  startFakeAnthropic,
+  startFakeOpenAI,
+} from "../../../test/fakes/index.js";
 import { createClient } from "../../client.js";
 import type { CostRecord } from "../../core/cost-record.js";
 import type { Middleware } from "../../core/middleware.js";
@@ -61,7 +66,9 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
     const { llm, records } = setup();
     const usage: FakeUsage = { input: 1000, cacheRead: 3000, output: 500, reasoning: 400 };
     fo.enqueue({ kind: "text", text: "answer", usage });
-    const res = stream ? await streamed(llm, ask("openai:gpt-4o-mini")) : await llm.chat(ask("openai:gpt-4o-mini"));
+    const res = stream
+      ? await streamed(llm, ask("openai:gpt-4o-mini"))
+      : await llm.chat(ask("openai:gpt-4o-mini"));
     const r = records[0]!;
     expect(records).toHaveLength(1);
     expect(r.usage).toEqual({
@@ -74,8 +81,19 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
     });
     const expected = (1000 * MINI.input + 3000 * MINI.cached + 500 * MINI.output) / 1e6;
     expect(r.cost.usd).toBeCloseTo(expected, 12);
-    expect(r).toMatchObject({ tenant: "acme", user: "u1", task: "faq", tags: ["t"], status: "ok", streamed: stream });
-    expect(r).toMatchObject({ provider: "openai", model: "gpt-4o-mini", requestedModel: "openai:gpt-4o-mini" });
+    expect(r).toMatchObject({
+      tenant: "acme",
+      user: "u1",
+      task: "faq",
+      tags: ["t"],
+      status: "ok",
+      streamed: stream,
+    });
+    expect(r).toMatchObject({
+      provider: "openai",
+      model: "gpt-4o-mini",
+      requestedModel: "openai:gpt-4o-mini",
+    });
     expect(res.meta.state.costRecord).toBe(r);
     expect(r.timeToFirstTokenMs === null).toBe(!stream);
   });
@@ -85,20 +103,38 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
     ["streamed", true],
   ])("Anthropic cache reads and 5m / 1h writes at their own rates, %s (A2, A3)", async (_label, stream) => {
     const { llm, records } = setup();
-    fa.enqueue({ kind: "text", text: "ok", usage: { input: 100, cacheRead: 500, cacheWrite5m: 1000, cacheWrite1h: 2000, output: 50 } });
+    fa.enqueue({
+      kind: "text",
+      text: "ok",
+      usage: { input: 100, cacheRead: 500, cacheWrite5m: 1000, cacheWrite1h: 2000, output: 50 },
+    });
     if (stream) await streamed(llm, ask("anthropic:claude-haiku-4-5"));
     else await llm.chat(ask("anthropic:claude-haiku-4-5"));
     const r = records[0]!;
-    expect(r.usage).toMatchObject({ inputTokens: 100, cacheReadTokens: 500, cacheWrite5mTokens: 1000, cacheWrite1hTokens: 2000 });
+    expect(r.usage).toMatchObject({
+      inputTokens: 100,
+      cacheReadTokens: 500,
+      cacheWrite5mTokens: 1000,
+      cacheWrite1hTokens: 2000,
+    });
     const expected =
-      (100 * HAIKU.input + 500 * HAIKU.read + 1000 * HAIKU.write5m + 2000 * HAIKU.write1h + 50 * HAIKU.output) / 1e6;
+      (100 * HAIKU.input +
+        500 * HAIKU.read +
+        1000 * HAIKU.write5m +
+        2000 * HAIKU.write1h +
+        50 * HAIKU.output) /
+      1e6;
     expect(r.cost.usd).toBeCloseTo(expected, 12);
     expect(r.cost.priced && r.cost.breakdown.cacheWrite).toBeCloseTo((1000 * 1.25 + 2000 * 2) / 1e6, 12);
   });
 
   it("records a tool call's tokens like any answer", async () => {
     const { llm, records } = setup();
-    fo.enqueue({ kind: "tool-calls", calls: [{ name: "get_weather", arguments: { city: "Paris" } }], usage: { input: 80, output: 20 } });
+    fo.enqueue({
+      kind: "tool-calls",
+      calls: [{ name: "get_weather", arguments: { city: "Paris" } }],
+      usage: { input: 80, output: 20 },
+    });
     await llm.chat(ask("openai:gpt-4o-mini"));
     expect(records[0]!.cost.usd).toBeCloseTo((80 * MINI.input + 20 * MINI.output) / 1e6, 12);
   });
@@ -150,11 +186,18 @@ describe("costTracker: every attempt is in the record, priced at its own model (
           request: { model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "good enough?" }] },
         });
         await judge.completion;
-        return next({ ...ctx, purpose: "escalation", request: { ...ctx.request, model: "anthropic:claude-haiku-4-5" } });
+        return next({
+          ...ctx,
+          purpose: "escalation",
+          request: { ...ctx.request, model: "anthropic:claude-haiku-4-5" },
+        });
       },
     };
     const { llm, records } = setup([cascade]);
-    fo.enqueue({ kind: "text", text: "meh", usage: { input: 100, output: 10 } }, { kind: "text", text: "no", usage: { input: 50, output: 1 } });
+    fo.enqueue(
+      { kind: "text", text: "meh", usage: { input: 100, output: 10 } },
+      { kind: "text", text: "no", usage: { input: 50, output: 1 } },
+    );
     fa.enqueue({ kind: "text", text: "great", usage: { input: 100, output: 20 } });
     const res = await llm.chat(ask("auto"));
     const r = records[0]!;
@@ -167,7 +210,9 @@ describe("costTracker: every attempt is in the record, priced at its own model (
     const cheapCost = (100 * MINI.input + 10 * MINI.output) / 1e6;
     const judgeCost = (50 * MINI.input + 1 * MINI.output) / 1e6;
     const strongCost = (100 * HAIKU.input + 20 * HAIKU.output) / 1e6;
-    expect(r.attempts.map((a) => a.cost?.usd)).toEqual([cheapCost, judgeCost, strongCost].map((x) => expect.closeTo(x, 12)));
+    expect(r.attempts.map((a) => a.cost?.usd)).toEqual(
+      [cheapCost, judgeCost, strongCost].map((x) => expect.closeTo(x, 12)),
+    );
     expect(r.cost.usd).toBeCloseTo(cheapCost + judgeCost + strongCost, 12);
     expect(r.retryCostUsd).toBeCloseTo(cheapCost, 12);
     expect(r.usage.inputTokens).toBe(250);
@@ -182,7 +227,10 @@ describe("costTracker: every attempt is in the record, priced at its own model (
       handle: (ctx, next) => next(ctx).catch(() => next({ ...ctx, purpose: "retry" })),
     };
     const { llm, records } = setup([retry]);
-    fo.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "ok", usage: { input: 10, output: 10 } });
+    fo.enqueue(
+      { kind: "error", status: 500 },
+      { kind: "text", text: "ok", usage: { input: 10, output: 10 } },
+    );
     await llm.chat(ask("openai:gpt-4o-mini"));
     const r = records[0]!;
     expect(r.attempts.map((a) => [a.purpose, a.status, a.error?.status])).toEqual([
@@ -243,7 +291,10 @@ describe("costTracker: savings, privacy, ledger", () => {
     expect(off.records[0]).not.toHaveProperty("prompt");
     const on = setup([], { storePrompts: true });
     await on.llm.chat(ask("openai:gpt-4o-mini"));
-    expect(on.records[0]!.prompt).toEqual({ system: undefined, messages: [{ role: "user", content: "hello" }] });
+    expect(on.records[0]!.prompt).toEqual({
+      system: undefined,
+      messages: [{ role: "user", content: "hello" }],
+    });
     fo.enqueue({ kind: "error", status: 401, message: `Incorrect API key provided: ${KEY}` });
     await on.llm.chat(ask("openai:gpt-4o-mini")).catch(() => {});
     expect(JSON.stringify(on.records)).not.toContain("CANARYcosttracker");

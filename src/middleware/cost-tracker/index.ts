@@ -38,7 +38,9 @@ export interface CostTrackerOptions {
 
 const optionsSchema = z
   .object({
-    ledger: z.custom<LedgerSink>((s) => typeof (s as LedgerSink)?.write === "function", "expected a LedgerSink").optional(),
+    ledger: z
+      .custom<LedgerSink>((s) => typeof (s as LedgerSink)?.write === "function", "expected a LedgerSink")
+      .optional(),
     writer: z.record(z.string(), z.unknown()).optional(),
     onRecord: z.function().optional(),
     onError: z.function().optional(),
@@ -71,12 +73,16 @@ export interface CostTracker extends Middleware {
 export function costTracker(options: CostTrackerOptions = {}): CostTracker {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) {
-    throw new ConfigError(`invalid costTracker options:\n  ${describeZodError(parsed.error, "costTracker").join("\n  ")}`);
+    throw new ConfigError(
+      `invalid costTracker options:\n  ${describeZodError(parsed.error, "costTracker").join("\n  ")}`,
+    );
   }
   const storePrompts = options.storePrompts ?? false;
   let log: Logger | undefined;
   const reportError = (error: unknown) =>
-    options.onError ? options.onError(error) : log?.error("costTracker: a record could not be handled", { error });
+    options.onError
+      ? options.onError(error)
+      : log?.error("costTracker: a record could not be handled", { error });
   const writer = options.ledger
     ? new LedgerWriter(options.ledger, { ...options.writer, onError: (error) => reportError(error) })
     : undefined;

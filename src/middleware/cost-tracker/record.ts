@@ -53,6 +53,7 @@ export function buildCostRecord(input: RecordInput): CostRecord {
           status: cache.status,
           kind: cache.kind,
           ...(cache.similarity !== undefined && { similarity: cache.similarity }),
+          ...(cache.saved && { saved: { usage: cache.saved.usage, cost: cache.saved.cost } }),
         }
       : null,
     usage: sumUsage(attempts),
