@@ -12,10 +12,14 @@ import {
   type Attempt,
   anthropic,
   type Completion,
+  costTracker,
   createClient,
+  formatReport,
   type Message,
   type Middleware,
+  memoryLedger,
   openai,
+  report,
   type ToolDefinition,
   wrapAnthropic,
   wrapOpenAI,
@@ -58,9 +62,13 @@ const logRequests: Middleware = {
   },
 };
 
+// The cost tracker writes one record per request to a ledger (memory here; JSONL, Redis or
+// PostgreSQL in a service). Listed first, it sees every provider call the others make.
+const ledger = memoryLedger();
+const tracker = costTracker({ ledger });
 const llm = createClient({
   providers: { openai: openai(openaiSdk), anthropic: anthropic(anthropicSdk) },
-  middleware: [logRequests],
+  middleware: [tracker, logRequests],
 });
 
 // Every provider call is also published as an event with its usage and cost: how a
@@ -79,7 +87,7 @@ try {
     metadata: { tenant: "acme", task: "faq" },
   });
   console.log(`   ${answer.text}`);
-  report(answer);
+  printUsage(answer);
 
   // 2. A streamed call: print deltas as they arrive; `completion` has the usage at the end.
   console.log("\n2. llm.stream to openai:gpt-4o-mini");
@@ -92,7 +100,7 @@ try {
     if (event.type === "text-delta") process.stdout.write(event.text);
     if (event.type === "finish") process.stdout.write("\n");
   }
-  report(await stream.completion);
+  printUsage(await stream.completion);
 
   // 3. A tool call, then the tool's result sent back in a second turn.
   console.log("\n3. A tool call with anthropic:claude-haiku-4-5");
@@ -109,7 +117,7 @@ try {
   if (!call) throw new Error(`expected a get_weather call, got: ${turn1.text}`);
   const args = JSON.parse(call.arguments) as { city: string };
   console.log(`   tool call: ${call.name}`, args);
-  report(turn1);
+  printUsage(turn1);
   // Your code runs the tool; the model gets its own turn back, then the result.
   const weather = { city: args.city, temperature_c: 18, conditions: "partly cloudy" };
   const result = { type: "tool-result" as const, toolCallId: call.id, content: JSON.stringify(weather) };
@@ -119,7 +127,7 @@ try {
     { role: "tool", content: [result] },
   ]);
   console.log(`   ${turn2.text}`);
-  report(turn2);
+  printUsage(turn2);
 
   // 4. Drop-in: existing OpenAI code keeps its call shape and types, and goes through llm.
   console.log("\n4. wrapOpenAI: chat.completions.create with stream: true");
@@ -140,7 +148,7 @@ try {
       console.log(`   usage chunk: prompt_tokens ${prompt_tokens} · completion_tokens ${completion_tokens}`);
     }
   }
-  report(calls.at(-1));
+  printUsage(calls.at(-1));
 
   // 5. Drop-in for Anthropic: messages.create returns the SDK's own Message.
   console.log("\n5. wrapAnthropic: messages.create");
@@ -151,7 +159,11 @@ try {
   });
   console.log(`   ${message.content.flatMap((b) => (b.type === "text" ? [b.text] : [])).join("")}`);
   console.log(`   stop_reason: ${message.stop_reason}`);
-  report(calls.at(-1));
+  printUsage(calls.at(-1));
+
+  // The ledger now holds one cost record per request: report over it.
+  await tracker.flush();
+  console.log(`\n${formatReport(report(await ledger.read()))}`);
 } catch (error) {
   // Errors are typed (RateLimitError, ConnectionError, ...) and their messages carry no keys.
   console.error(`\nThe demo failed: ${String(error)}`);
@@ -161,7 +173,7 @@ try {
 }
 
 /** Usage in its disjoint buckets, and the cost as the library reports it. */
-function report(result: Pick<Completion, "usage" | "cost"> | Attempt | undefined): void {
+function printUsage(result: Pick<Completion, "usage" | "cost"> | Attempt | undefined): void {
   if (!result?.usage || !result.cost) throw new Error("no usage was reported for this request");
   const u = result.usage;
   console.log(
@@ -169,7 +181,9 @@ function report(result: Pick<Completion, "usage" | "cost"> | Attempt | undefined
   );
   // An unknown price is reported as unknown, never as $0.
   const { cost } = result;
-  console.log(`   cost: ${cost.priced ? `$${cost.usd.toFixed(6)}` : `not priced (${cost.reason})`}`);
+  console.log(
+    `   cost: ${cost.priced ? `$${cost.usd.toFixed(6)} (${cost.source})` : `not priced (${cost.reason})`}`,
+  );
 }
 
 /** Says where the requests go, before any is sent. */
