@@ -10,10 +10,11 @@ import {
   type Services,
 } from "./core/context.js";
 import { dispatch } from "./core/dispatch.js";
-import { ConfigError, describeZodError, InvalidRequestError } from "./core/errors.js";
+import { ConfigError, InvalidRequestError } from "./core/errors.js";
 import { EventBus, type EventName, type Listener } from "./core/events.js";
 import { type Logger, redactingLogger } from "./core/logger.js";
 import { compose, type Middleware, type Next } from "./core/middleware.js";
+import { parseOptions } from "./core/options.js";
 import type { PriceBook } from "./core/pricing.js";
 import type { Provider } from "./core/provider.js";
 import { type Reply, replayEvents } from "./core/reply.js";
@@ -112,12 +113,7 @@ const configSchema = z
  * const res = await llm.chat({ model: "anthropic:claude-haiku-4-5", messages: [{ role: "user", content: "Hi" }] });
  */
 export function createClient(config: ClientConfig): FrugalClient {
-  const parsed = configSchema.safeParse(config);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid frugal-llm config:\n  ${describeZodError(parsed.error, "config").join("\n  ")}`,
-    );
-  }
+  parseOptions(configSchema, config, "createClient", "config");
   const middleware = config.middleware ?? [];
   const providers = new Map(Object.entries(config.providers));
   const aliases = new Map(Object.entries(config.aliases ?? {}));

@@ -175,10 +175,10 @@ describe("priceBook", () => {
   it("names the option of a bad configuration", () => {
     expect(() => priceBook({ batchDiscount: 2 })).toThrow(ConfigError);
     expect(() => priceBook({ overrides: { "gpt-4o": { input: 1, output: 1 } } })).toThrow(
-      /priceBook\.overrides\.gpt-4o/,
+      /options\.overrides\.gpt-4o/,
     );
     expect(() => priceBook({ overrides: { "x:y": { input: -1, output: 1 } } })).toThrow(
-      /priceBook\.overrides\.x:y\.input/,
+      /options\.overrides\.x:y\.input/,
     );
   });
 

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import type { Cost, Usage } from "../core/completion.js";
-import { ConfigError, describeZodError } from "../core/errors.js";
+import { parseOptions } from "../core/options.js";
 import type { PriceBook } from "../core/pricing.js";
 import { costOf, type ModelRates } from "./rates.js";
 
@@ -62,12 +62,7 @@ const optionsSchema = z
  * });
  */
 export function priceBook(options: PriceBookOptions = {}): PriceBook {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid priceBook options:\n  ${describeZodError(parsed.error, "priceBook").join("\n  ")}`,
-    );
-  }
+  parseOptions(optionsSchema, options, "priceBook");
   const overrides = new Map(Object.entries(options.overrides ?? {}));
   const batchDiscount = options.batchDiscount ?? 0.5;
   const useLibrary = options.library ?? true;

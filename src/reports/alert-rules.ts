@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ConfigError, describeZodError } from "../core/errors.js";
+import { ConfigError } from "../core/errors.js";
+import { parseOptions } from "../core/options.js";
 import type { AlertCondition, AlertRule } from "./alerts.js";
 import { calendarDayIn, timeZoneSchema } from "./calendar.js";
 import { usd } from "./format.js";
@@ -256,11 +257,7 @@ function parse<S extends z.ZodType>(
   schema: S,
   options: unknown,
 ): z.output<S> & { name: string } {
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) {
-    throw new ConfigError(`invalid ${rule} options:\n  ${describeZodError(parsed.error, rule).join("\n  ")}`);
-  }
-  const out = parsed.data as z.output<S> & { name?: string };
+  const out = parseOptions(schema, options, rule, rule) as z.output<S> & { name?: string };
   return { ...out, name: out.name ?? rule };
 }
 

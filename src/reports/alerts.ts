@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Clock } from "../core/context.js";
 import type { CostRecord } from "../core/cost-record.js";
-import { ConfigError, describeZodError, FrugalError } from "../core/errors.js";
+import { FrugalError } from "../core/errors.js";
+import { parseOptions } from "../core/options.js";
 
 /**
  * A condition over cost records. The built-in ones are `spendAboveBaseline`,
@@ -129,12 +130,7 @@ const optionsSchema = z
  * costTracker({ ledger, onRecord: (r) => alerting.observe(r) });
  */
 export function alerts(options: AlertsOptions): Alerting {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid alerts options:\n  ${describeZodError(parsed.error, "alerts").join("\n  ")}`,
-    );
-  }
+  parseOptions(optionsSchema, options, "alerts", "alerts");
   const { rules, onAlert } = options;
   const onError = options.onError ?? defaultOnError;
   const clock = options.clock ?? Date;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type AttemptPurpose, totalInputTokens, type Usage } from "../core/completion.js";
 import type { CacheOutcome, CostRecord } from "../core/cost-record.js";
-import { ConfigError, describeZodError } from "../core/errors.js";
+import { parseOptions } from "../core/options.js";
 import type { Ledger, LedgerQuery } from "../storage/ledger.js";
 import { calendarDayIn, timeZoneSchema } from "./calendar.js";
 import { fromNanoUsd, toNanoUsd } from "./nano-usd.js";
@@ -97,12 +97,7 @@ const optionsSchema = z.object({ timeZone: timeZoneSchema.optional() }).strict()
  * console.log(r.totals.costUsd, r.byTenant.acme?.costUsd, r.cache.hitRate);
  */
 export function report(records: Iterable<CostRecord>, options: ReportOptions = {}): CostReport {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid report options:\n  ${describeZodError(parsed.error, "options").join("\n  ")}`,
-    );
-  }
+  parseOptions(optionsSchema, options, "report");
   const timeZone = options.timeZone ?? "UTC";
   const dayOf = calendarDayIn(timeZone);
   const all = new Slice();

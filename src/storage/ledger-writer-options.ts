@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Logger } from "../core/logger.js";
-import { parseOptions } from "./options.js";
+import { parseOptions } from "../core/options.js";
 
 export interface LedgerWriterOptions {
   /** Records per `sink.write`. A full batch is written at once. Default 100; at most `maxBuffered`. */

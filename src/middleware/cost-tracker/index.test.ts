@@ -325,7 +325,7 @@ describe("costTracker: savings, privacy, ledger", () => {
   });
 
   it("names a bad option", () => {
-    expect(() => costTracker({ storePrompts: "yes" as never })).toThrow(/costTracker\.storePrompts/);
-    expect(() => costTracker({ ledger: {} as never })).toThrow(/costTracker\.ledger: expected a LedgerSink/);
+    expect(() => costTracker({ storePrompts: "yes" as never })).toThrow(/options\.storePrompts/);
+    expect(() => costTracker({ ledger: {} as never })).toThrow(/options\.ledger: expected a LedgerSink/);
   });
 });

@@ -2,9 +2,9 @@ import { z } from "zod";
 import type { StreamEvent } from "../../core/completion.js";
 import type { RequestContext } from "../../core/context.js";
 import type { CostRecord } from "../../core/cost-record.js";
-import { ConfigError, describeZodError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 import type { Middleware } from "../../core/middleware.js";
+import { parseOptions } from "../../core/options.js";
 import { once, type Reply } from "../../core/reply.js";
 import type { LedgerSink } from "../../storage/ledger.js";
 import { LedgerWriter, type LedgerWriterOptions } from "../../storage/ledger-writer.js";
@@ -71,12 +71,7 @@ export interface CostTracker extends Middleware {
  * const llm = createClient({ providers, middleware: [tracker, exactCache()] });
  */
 export function costTracker(options: CostTrackerOptions = {}): CostTracker {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid costTracker options:\n  ${describeZodError(parsed.error, "costTracker").join("\n  ")}`,
-    );
-  }
+  parseOptions(optionsSchema, options, "costTracker");
   const storePrompts = options.storePrompts ?? false;
   let log: Logger | undefined;
   const reportError = (error: unknown) =>

@@ -2,8 +2,8 @@ import type { Attributes, Meter, Span, SpanKind, SpanStatusCode, Tracer } from "
 import { z } from "zod";
 import type { Attempt, Completion, StreamEvent } from "../../core/completion.js";
 import type { RequestContext } from "../../core/context.js";
-import { ConfigError, describeZodError } from "../../core/errors.js";
 import type { Middleware, Next } from "../../core/middleware.js";
+import { parseOptions } from "../../core/options.js";
 import { once, type Reply } from "../../core/reply.js";
 import {
   ATTR,
@@ -97,12 +97,7 @@ const ERROR = 2 as SpanStatusCode;
  * });
  */
 export function openTelemetry(options: OpenTelemetryOptions): Middleware {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) {
-    throw new ConfigError(
-      `invalid openTelemetry options:\n  ${describeZodError(parsed.error, "options").join("\n  ")}`,
-    );
-  }
+  parseOptions(optionsSchema, options, "openTelemetry");
   const { tracer, recordPrompts = false } = options;
   const metrics = options.meter && new GenAiMetrics(options.meter);
 

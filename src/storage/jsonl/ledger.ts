@@ -3,9 +3,9 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { CostRecord } from "../../core/cost-record.js";
 import { type Logger, redactingLogger } from "../../core/logger.js";
+import { parseOptions } from "../../core/options.js";
 import type { Ledger, LedgerQuery } from "../ledger.js";
 import { isCostRecord, parseLedgerQuery, selectRecords } from "../ledger-query.js";
-import { parseOptions } from "../options.js";
 
 export interface JsonlLedgerOptions {
   /** The file to append to. Created (with its directories) on the first write. */

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { CostRecord } from "../../core/cost-record.js";
+import { parseOptions } from "../../core/options.js";
 import type { Ledger, LedgerQuery } from "../ledger.js";
 import { parseLedgerQuery, selectRecords } from "../ledger-query.js";
-import { parseOptions } from "../options.js";
 
 export interface MemoryLedgerOptions {
   /**

@@ -1,9 +1,9 @@
 import type { Pool } from "pg";
 import { z } from "zod";
 import type { CostRecord } from "../../core/cost-record.js";
+import { parseOptions } from "../../core/options.js";
 import type { Ledger, LedgerQuery } from "../ledger.js";
 import { parseLedgerQuery } from "../ledger-query.js";
-import { parseOptions } from "../options.js";
 import { type SpendQuery, type SpendRow, spendBy } from "./spend.js";
 
 export interface PostgresLedgerOptions {

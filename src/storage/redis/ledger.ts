@@ -1,9 +1,9 @@
 import type { Cluster, Redis } from "ioredis";
 import { z } from "zod";
 import type { CostRecord } from "../../core/cost-record.js";
+import { parseOptions } from "../../core/options.js";
 import type { Ledger, LedgerQuery } from "../ledger.js";
 import { isCostRecord, parseLedgerQuery, selectRecords } from "../ledger-query.js";
-import { parseOptions } from "../options.js";
 
 export interface RedisLedgerOptions {
   /** The host's ioredis client (`Redis` or `Cluster`). The ledger never connects, quits or disconnects it. */
