@@ -122,6 +122,17 @@ export function emptyUsage(): Usage {
   };
 }
 
+/** Adds `u` into `into`, bucket by bucket; an estimate anywhere makes the sum an estimate. */
+export function addUsage(into: Usage, u: Usage): void {
+  into.inputTokens += u.inputTokens;
+  into.cacheReadTokens += u.cacheReadTokens;
+  into.cacheWrite5mTokens += u.cacheWrite5mTokens;
+  into.cacheWrite1hTokens += u.cacheWrite1hTokens;
+  into.outputTokens += u.outputTokens;
+  into.reasoningTokens += u.reasoningTokens;
+  if (u.estimated) into.estimated = true;
+}
+
 /** All input tokens, cached or not. */
 export function totalInputTokens(u: Usage): number {
   return u.inputTokens + u.cacheReadTokens + u.cacheWrite5mTokens + u.cacheWrite1hTokens;

@@ -1,4 +1,5 @@
-import type { Cost, CostBreakdown, Usage } from "../core/completion.js";
+import type { Attempt, Cost, CostBreakdown, Usage } from "../core/completion.js";
+import { addUsage, emptyUsage } from "../core/completion.js";
 
 /**
  * A model's prices in USD per million tokens, one per usage bucket. A bucket
@@ -81,4 +82,19 @@ export function sumCosts(costs: readonly Cost[]): Cost {
     source: [...sources].join("; ") || "none",
     estimated,
   };
+}
+
+/**
+ * What a set of provider calls was billed: usage added bucket by bucket and
+ * costs summed. A call that failed before reporting usage adds nothing; one
+ * unpriced call makes the total unpriced.
+ */
+export function billedTotals(attempts: readonly Attempt[]): { usage: Usage; cost: Cost } {
+  const usage = emptyUsage();
+  const costs: Cost[] = [];
+  for (const a of attempts) {
+    if (a.usage) addUsage(usage, a.usage);
+    if (a.cost) costs.push(a.cost);
+  }
+  return { usage, cost: sumCosts(costs) };
 }

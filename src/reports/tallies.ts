@@ -1,6 +1,6 @@
 // Running sums behind report(): money in integer nano-dollars (see nano-usd.ts)
 // until figures() converts it once.
-import { emptyUsage, type Usage } from "../core/completion.js";
+import { addUsage, emptyUsage, type Usage } from "../core/completion.js";
 import type { CostRecord } from "../core/cost-record.js";
 import { fromNanoUsd, toNanoUsd } from "./nano-usd.js";
 import type { Breakdown, CacheFigures } from "./report.js";
@@ -86,16 +86,6 @@ export function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
     map.set(key, value);
   }
   return value;
-}
-
-export function addUsage(into: Usage, u: Usage): void {
-  into.inputTokens += u.inputTokens;
-  into.cacheReadTokens += u.cacheReadTokens;
-  into.cacheWrite5mTokens += u.cacheWrite5mTokens;
-  into.cacheWrite1hTokens += u.cacheWrite1hTokens;
-  into.outputTokens += u.outputTokens;
-  into.reasoningTokens += u.reasoningTokens;
-  if (u.estimated) into.estimated = true;
 }
 
 export function share(part: number, whole: number): number | null {

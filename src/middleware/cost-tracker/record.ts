@@ -1,9 +1,8 @@
 import type { Attempt, Completion, Cost, Usage } from "../../core/completion.js";
-import { emptyUsage } from "../../core/completion.js";
 import type { RequestContext } from "../../core/context.js";
 import type { AttemptRecord, CostRecord } from "../../core/cost-record.js";
 import { redactSecrets } from "../../core/redact.js";
-import { sumCosts } from "../../pricing/rates.js";
+import { billedTotals, sumCosts } from "../../pricing/rates.js";
 
 export interface RecordInput {
   ctx: RequestContext;
@@ -28,11 +27,11 @@ export function buildCostRecord(input: RecordInput): CostRecord {
   const meta = ctx.request.metadata;
   const attempts = ctx.attempts;
   const answering = completion ? answeringAttempt(attempts) : undefined;
-  const billed = attempts.flatMap((a) => (a.cost ? [a.cost] : []));
+  const billed = billedTotals(attempts);
   const retryCosts = attempts.flatMap((a) =>
     a !== answering && a.purpose !== "side-call" && a.cost ? [a.cost] : [],
   );
-  const cost = sumCosts(billed);
+  const cost = billed.cost;
   const baseline =
     completion && input.baselineRef ? priceBaseline(ctx, input.baselineRef, completion.usage) : null;
   const cache = ctx.state.cache;
@@ -56,7 +55,7 @@ export function buildCostRecord(input: RecordInput): CostRecord {
           ...(cache.saved && { saved: { usage: cache.saved.usage, cost: cache.saved.cost } }),
         }
       : null,
-    usage: sumUsage(attempts),
+    usage: billed.usage,
     cost,
     retryCostUsd: sumCosts(retryCosts).usd ?? 0,
     baseline,
@@ -82,22 +81,6 @@ function priceBaseline(ctx: RequestContext, ref: string, usage: Usage): { model:
   } catch {
     return null; // An unresolvable baseline (e.g. "auto" with no router) has no counterfactual.
   }
-}
-
-function sumUsage(attempts: readonly Attempt[]): Usage {
-  const total = emptyUsage();
-  for (const a of attempts) {
-    const u = a.usage;
-    if (!u) continue;
-    total.inputTokens += u.inputTokens;
-    total.cacheReadTokens += u.cacheReadTokens;
-    total.cacheWrite5mTokens += u.cacheWrite5mTokens;
-    total.cacheWrite1hTokens += u.cacheWrite1hTokens;
-    total.outputTokens += u.outputTokens;
-    total.reasoningTokens += u.reasoningTokens;
-    if (u.estimated) total.estimated = true;
-  }
-  return total;
 }
 
 function toAttemptRecord(a: Attempt): AttemptRecord {

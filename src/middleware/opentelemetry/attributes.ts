@@ -147,46 +147,6 @@ export function attemptAttributes(attempt: Attempt): Attributes {
 }
 
 /**
- * The usage and cost of a set of provider calls, added up bucket by bucket.
- * A call that failed before reporting usage was not billed and adds nothing;
- * one unpriced call makes the total unpriced.
- */
-export function totals(attempts: readonly Attempt[]): { usage: Usage; cost: CostFigure } {
-  const usage: Usage = {
-    inputTokens: 0,
-    cacheReadTokens: 0,
-    cacheWrite5mTokens: 0,
-    cacheWrite1hTokens: 0,
-    outputTokens: 0,
-    reasoningTokens: 0,
-  };
-  let usd = 0;
-  let estimated = false;
-  let unpriced: string | undefined;
-  for (const a of attempts) {
-    if (a.usage) {
-      usage.inputTokens += a.usage.inputTokens;
-      usage.cacheReadTokens += a.usage.cacheReadTokens;
-      usage.cacheWrite5mTokens += a.usage.cacheWrite5mTokens;
-      usage.cacheWrite1hTokens += a.usage.cacheWrite1hTokens;
-      usage.outputTokens += a.usage.outputTokens;
-      usage.reasoningTokens += a.usage.reasoningTokens;
-      if (a.usage.estimated) usage.estimated = true;
-    }
-    if (!a.cost) continue;
-    if (a.cost.priced) usd += a.cost.usd;
-    else unpriced ??= a.cost.reason;
-    if (a.cost.estimated) estimated = true;
-  }
-  const cost: CostFigure =
-    unpriced === undefined
-      ? // Rounds away float noise from the sum, as the price book does for one call.
-        { priced: true, usd: Math.round(usd * 1e12) / 1e12, estimated }
-      : { priced: false, reason: unpriced, estimated };
-  return { usage, cost };
-}
-
-/**
  * Finish reasons in the conventions' vocabulary (`stop`, `length`,
  * `content_filter`, `tool_call`); frugal-llm's other reasons keep their
  * name, with `_` for `-`.

@@ -5,6 +5,7 @@ import type { RequestContext } from "../../core/context.js";
 import type { Middleware, Next } from "../../core/middleware.js";
 import { parseOptions } from "../../core/options.js";
 import { once, type Reply } from "../../core/reply.js";
+import { billedTotals } from "../../pricing/rates.js";
 import {
   ATTR,
   attemptAttributes,
@@ -14,7 +15,6 @@ import {
   OPERATION,
   requestAttributes,
   stateAttributes,
-  totals,
   usageAttributes,
 } from "./attributes.js";
 import { answerAttributes, promptAttributes } from "./messages.js";
@@ -133,7 +133,7 @@ export function openTelemetry(options: OpenTelemetryOptions): Middleware {
 
         const s = recording;
         if (s) {
-          const { usage, cost } = totals(attempts);
+          const { usage, cost } = billedTotals(attempts);
           s.setAttributes({
             ...common,
             ...usageAttributes(usage),
