@@ -1,0 +1,26 @@
+import type { RequestContext } from "../core/context.js";
+
+/**
+ * The tenant scope of a cached answer. Every cache is scoped by the tenant
+ * from the host's request metadata (never from prompt text or a caller
+ * header); a request with no tenant lives in its own `"-"` scope; `"*"`
+ * is used only when the host explicitly shares the cache (FAILURES.md C1, S1).
+ */
+export function tenantScope(ctx: RequestContext, shared: boolean): string {
+  if (shared) return "*";
+  return ctx.request.metadata?.tenant ?? "-";
+}
+
+/**
+ * Keys are `<prefix>:{<tenant>}:<rest>`: the hash tag keeps one tenant's keys
+ * in one Redis Cluster slot, and a purge by tenant is a prefix delete.
+ * Tenant ids are percent-encoded so that no tenant id can spell another's
+ * prefix.
+ */
+export function scopedKey(prefix: string, tenant: string, rest: string): string {
+  return `${tenantPrefix(prefix, tenant)}${rest}`;
+}
+
+export function tenantPrefix(prefix: string, tenant: string): string {
+  return `${prefix}:{${encodeURIComponent(tenant)}}:`;
+}
