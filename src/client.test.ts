@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FakeServer, startFakeOpenAI } from "../test/fakes/index.js";
 import { createClient } from "./client.js";
-import type { Completion, StreamEvent } from "./core/completion.js";
+import { type Completion, emptyUsage, type StreamEvent } from "./core/completion.js";
 import { ConfigError, InvalidRequestError } from "./core/errors.js";
 import type { Middleware } from "./core/middleware.js";
 import type { Provider } from "./core/provider.js";
@@ -127,6 +127,31 @@ describe("createClient: requests", () => {
       reason: expect.stringMatching(/no price for openai:my-finetune/),
     });
     expect(warnings).toEqual(["unpriced-model"]);
+  });
+
+  it("estimates, and flags, the usage of an answer that came without any, rather than charging $0", async () => {
+    const silent: Provider = {
+      name: "silent",
+      complete: async () => ({
+        id: "x",
+        model: "gpt-4o-mini",
+        content: [{ type: "text", text: "an answer of forty characters, or so..." }],
+        finishReason: "stop",
+        usage: { ...emptyUsage(), estimated: true },
+        raw: undefined,
+      }),
+      stream: async () => {
+        throw new Error("not used");
+      },
+    };
+    const res = await createClient({ providers: { openai: silent } }).chat({
+      model: "openai:gpt-4o-mini",
+      messages,
+    });
+    expect(res.usage).toMatchObject({ estimated: true, outputTokens: 10 });
+    expect(res.usage.inputTokens).toBeGreaterThan(0);
+    expect(res.cost).toMatchObject({ priced: true, estimated: true });
+    expect(res.cost.usd).toBeGreaterThan(0);
   });
 
   it("keeps serving calls when an event listener throws", async () => {

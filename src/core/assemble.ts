@@ -1,5 +1,5 @@
 import type { FinishReason, OutputPart, StreamEvent, Usage } from "./completion.js";
-import { emptyUsage } from "./completion.js";
+import { emptyUsage, outputChars } from "./completion.js";
 import type { ReasoningPart, ToolCallPart } from "./request.js";
 
 /**
@@ -82,19 +82,11 @@ export class StreamAssembler {
   usageSoFar(estimateInputTokens: () => number): Usage {
     if (this.usage) return this.usage;
     const reported = this.partialUsage;
-    const receivedOutput = Math.ceil(this.receivedChars() / 4);
+    const receivedOutput = Math.ceil(outputChars(this.content, this.refusal) / 4);
     return {
       ...(reported ?? { ...emptyUsage(), inputTokens: estimateInputTokens() }),
       outputTokens: Math.max(reported?.outputTokens ?? 0, receivedOutput),
       estimated: true,
     };
-  }
-
-  /** Characters of output received: text, reasoning, tool arguments, refusal. */
-  receivedChars(): number {
-    let chars = this.refusal?.length ?? 0;
-    for (const p of this.content)
-      chars += p.type === "tool-call" ? p.name.length + p.arguments.length : p.text.length;
-    return chars;
   }
 }

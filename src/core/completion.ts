@@ -138,6 +138,14 @@ export function totalInputTokens(u: Usage): number {
   return u.inputTokens + u.cacheReadTokens + u.cacheWrite5mTokens + u.cacheWrite1hTokens;
 }
 
+/** Characters of output: text, reasoning, tool names and arguments, refusal. */
+export function outputChars(content: readonly OutputPart[], refusal?: string): number {
+  let chars = refusal?.length ?? 0;
+  for (const p of content)
+    chars += p.type === "tool-call" ? p.name.length + p.arguments.length : p.text.length;
+  return chars;
+}
+
 export function textOf(content: readonly OutputPart[]): string {
   let text = "";
   for (const part of content) if (part.type === "text") text += part.text;

@@ -76,8 +76,11 @@ export interface CostRecord {
   usage: Usage;
   /** What the request cost: every attempt, side calls included. */
   cost: Cost;
-  /** The part of `cost` spent on attempts that did not produce the answer (failures, retries, rejected escalations). */
-  retryCostUsd: number;
+  /**
+   * The part of `cost` spent on attempts that did not produce the answer
+   * (failures, retries, rejected escalations); null when one of them is unpriced.
+   */
+  retryCostUsd: number | null;
   /** What the request would have cost without frugal-llm: the served answer at the baseline model, no cache. */
   baseline: { model: string; cost: Cost } | null;
   /** `baseline - cost` in USD, when both are priced. */

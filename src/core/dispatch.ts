@@ -1,6 +1,6 @@
 import type { StreamAssembler } from "./assemble.js";
 import type { Attempt, Completion, Usage } from "./completion.js";
-import { textOf, toolCallsOf } from "./completion.js";
+import { outputChars, textOf, toolCallsOf, totalInputTokens } from "./completion.js";
 import { NEVER_ABORTED, type RequestContext } from "./context.js";
 import {
   AbortedError,
@@ -68,8 +68,9 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
     return failure;
   };
 
-  const succeed = (response: ProviderResponse): Completion => {
+  const succeed = (answer: ProviderResponse): Completion => {
     release();
+    const response = withUsageEstimate(answer, request);
     const cost = services.prices.cost(providerName, response.model || model, response.usage);
     attempt.status = "ok";
     attempt.endedAt = ctx.clock.now();
@@ -156,6 +157,20 @@ function partialCompletion(assembled: StreamAssembler, ctx: RequestContext, mode
     usage: assembled.usageSoFar(() => roughInputTokens(ctx.request)),
     cost: attempt.cost!,
     meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
+  };
+}
+
+/**
+ * A provider that answered without reporting usage still billed it: estimate
+ * it (flagged) rather than charge $0.
+ */
+function withUsageEstimate(response: ProviderResponse, request: ChatRequest): ProviderResponse {
+  const u = response.usage;
+  if (!u.estimated || totalInputTokens(u) + u.outputTokens > 0) return response;
+  const outputTokens = Math.ceil(outputChars(response.content, response.refusal) / 4);
+  return {
+    ...response,
+    usage: { ...u, inputTokens: roughInputTokens(request), outputTokens, estimated: true },
   };
 }
 

@@ -172,6 +172,12 @@ describe("priceBook", () => {
     expect(discounted.priced && discounted.source).toMatch(/less 20% \(override\)$/);
   });
 
+  it("applies an override for the undated name to the provider's dated snapshot", () => {
+    const custom = priceBook({ overrides: { "openai:gpt-4o-mini": { discountPct: 50 } } });
+    const dated = custom.cost("openai", "gpt-4o-mini-2024-07-18", usage({ inputTokens: 1_000_000 }));
+    expect(dated.usd).toBeCloseTo(0.075, 12);
+  });
+
   it("names the option of a bad configuration", () => {
     expect(() => priceBook({ batchDiscount: 2 })).toThrow(ConfigError);
     expect(() => priceBook({ overrides: { "gpt-4o": { input: 1, output: 1 } } })).toThrow(

@@ -78,7 +78,8 @@ export function priceBook(options: PriceBookOptions = {}): PriceBook {
     const ref = `${provider}:${model}`;
     const cached = found.get(ref);
     if (cached) return cached;
-    const override = overrides.get(ref);
+    // Providers answer with dated snapshots (gpt-4o-mini-2024-07-18): an override for the undated name applies.
+    const override = overrides.get(ref) ?? overrides.get(`${provider}:${undated(model)}`);
     let result: { rates: ModelRates; source: string } | { missing: string };
     if (override && !("discountPct" in override)) {
       result = { rates: override, source: `override ${ref}` };
@@ -186,6 +187,13 @@ function libraryVersion(): string {
     }
   ).version;
   return version;
+}
+
+const DATE_SUFFIX = /-(?:\d{4}-\d{2}-\d{2}|\d{8})$/;
+
+/** The model name without a trailing snapshot date (`-2024-07-18`, `-20251001`). */
+function undated(model: string): string {
+  return model.replace(DATE_SUFFIX, "");
 }
 
 function defined<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {

@@ -138,7 +138,7 @@ export function report(records: Iterable<CostRecord>, options: ReportOptions = {
       if (r.model !== null) answeredBy.set(r.model, (answeredBy.get(r.model) ?? 0) + 1);
     }
     if (r.cost.estimated) estimated++;
-    retryNano += toNanoUsd(r.retryCostUsd);
+    retryNano += toNanoUsd(r.retryCostUsd ?? 0); // an unpriced retry makes its record unpriced, counted apart
     for (const purpose of new Set(r.attempts.map((a) => a.purpose))) withPurpose[purpose]++;
     if (r.cache) {
       cache.add(r);

@@ -240,6 +240,24 @@ describe("costTracker: every attempt is in the record, priced at its own model (
     expect(r.retryCostUsd).toBe(0); // a 500 is not billed
   });
 
+  it("an unpriced attempt that did not produce the answer makes the retry cost unknown, not $0", async () => {
+    const escalate: Middleware = {
+      name: "toy-escalate",
+      async handle(ctx, next) {
+        const first = await next({ ...ctx, request: { ...ctx.request, model: "openai:in-house-small" } });
+        await first.completion;
+        return next({
+          ...ctx,
+          purpose: "escalation",
+          request: { ...ctx.request, model: "openai:gpt-4o-mini" },
+        });
+      },
+    };
+    const { llm, records } = setup([escalate]);
+    await llm.chat(ask("auto"));
+    expect(records[0]).toMatchObject({ retryCostUsd: null, cost: { priced: false } });
+  });
+
   it("a request that fails outright is recorded with its error", async () => {
     const { llm, records } = setup();
     fo.enqueue({ kind: "error", status: 429, retryAfter: 1 });

@@ -32,9 +32,11 @@ export function buildCostRecord(input: RecordInput): CostRecord {
     a !== answering && a.purpose !== "side-call" && a.cost ? [a.cost] : [],
   );
   const cost = billed.cost;
-  const baseline =
-    completion && input.baselineRef ? priceBaseline(ctx, input.baselineRef, completion.usage) : null;
   const cache = ctx.state.cache;
+  // A hit's own usage may be zeroed by the cache; what it saved is the usage of the answer it served.
+  const answerUsage = cache?.status === "hit" && cache.saved ? cache.saved.usage : completion?.usage;
+  const baseline =
+    answerUsage && input.baselineRef ? priceBaseline(ctx, input.baselineRef, answerUsage) : null;
   return {
     id: ctx.id,
     time: new Date(ctx.startedAt).toISOString(),
@@ -57,7 +59,7 @@ export function buildCostRecord(input: RecordInput): CostRecord {
       : null,
     usage: billed.usage,
     cost,
-    retryCostUsd: sumCosts(retryCosts).usd ?? 0,
+    retryCostUsd: sumCosts(retryCosts).usd,
     baseline,
     savingsUsd: baseline?.cost.priced && cost.priced ? round(baseline.cost.usd - cost.usd) : null,
     latencyMs: input.endedAt - ctx.startedAt,
