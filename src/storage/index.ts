@@ -3,6 +3,7 @@
 // loads ioredis or pg.
 
 export { type JsonlLedgerOptions, jsonlLedger } from "./jsonl/ledger.js";
+export { checkTtl, type KeyValueStore } from "./kv.js";
 export type { Ledger, LedgerQuery, LedgerSink } from "./ledger.js";
 export {
   LedgerFlushError,
@@ -11,4 +12,6 @@ export {
   type LedgerWriterOptions,
   type LedgerWriterStats,
 } from "./ledger-writer.js";
+export { type MemoryKv, type MemoryKvOptions, memoryKv } from "./memory/kv.js";
 export { type MemoryLedger, type MemoryLedgerOptions, memoryLedger } from "./memory/ledger.js";
+export type { VectorIndex, VectorMatch } from "./vector-index.js";

@@ -19,3 +19,11 @@ export interface KeyValueStore {
    */
   deletePrefix(prefix: string): Promise<number>;
 }
+
+/** A TTL in whole milliseconds; 0, negative, NaN and Infinity are refused, never read as "no expiry". */
+export function checkTtl(ttlMs: number, store: string): number {
+  if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`${store}: ttlMs must be a positive, finite number of milliseconds (got ${ttlMs})`);
+  }
+  return Math.ceil(ttlMs);
+}

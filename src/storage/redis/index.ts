@@ -1,2 +1,3 @@
 // Entry point of `frugal-llm/redis`.
+export { type RedisKvOptions, redisKv } from "./kv.js";
 export { type RedisLedgerOptions, redisLedger } from "./ledger.js";
