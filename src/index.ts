@@ -59,6 +59,14 @@ export type {
   UserMessage,
 } from "./core/request.js";
 export { type CostTracker, type CostTrackerOptions, costTracker } from "./middleware/cost-tracker/index.js";
+export {
+  type Breakpoint,
+  type BreakpointKind,
+  type PromptCacheOptions,
+  type PromptCacheState,
+  type PromptCacheWarning,
+  promptCache,
+} from "./middleware/prompt-cache/index.js";
 export { type PriceBookOptions, priceBook } from "./pricing/price-book.js";
 export { type ModelRates, sumCosts } from "./pricing/rates.js";
 export {
