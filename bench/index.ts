@@ -6,11 +6,19 @@
  */
 import { availableParallelism, cpus, loadavg } from "node:os";
 import * as costTrackerBench from "./cost-tracker.js";
+import * as exactCacheBench from "./exact-cache.js";
 import type { BenchOptions, Section } from "./harness.js";
 import * as overheadInProcess from "./overhead-inprocess.js";
 import * as overheadLoopback from "./overhead-loopback.js";
+import * as tokenizers from "./tokenizers.js";
 
-const sections: readonly Section[] = [overheadLoopback, overheadInProcess, costTrackerBench];
+const sections: readonly Section[] = [
+  overheadLoopback,
+  overheadInProcess,
+  costTrackerBench,
+  exactCacheBench,
+  tokenizers,
+];
 
 const args = process.argv.slice(2);
 const options: BenchOptions = { quick: args.includes("--quick") };

@@ -1,3 +1,4 @@
+export type { AdmissionOptions, CacheEntry } from "./caching/index.js";
 export {
   type CallOptions,
   type ChatStream,
@@ -58,7 +59,16 @@ export type {
   ToolResultPart,
   UserMessage,
 } from "./core/request.js";
+export type { Embedder } from "./embeddings/embedder.js";
 export { type CostTracker, type CostTrackerOptions, costTracker } from "./middleware/cost-tracker/index.js";
+export { type Dedupe, type DedupeOptions, dedupe } from "./middleware/dedupe/index.js";
+export {
+  type ExactCache,
+  type ExactCacheOptions,
+  exactCache,
+  requestKey,
+  type StoreErrorInfo,
+} from "./middleware/exact-cache/index.js";
 export {
   type Breakpoint,
   type BreakpointKind,
@@ -77,3 +87,4 @@ export {
 export { type OpenAIClientLike, openai } from "./providers/openai/index.js";
 export * from "./reports/index.js";
 export * from "./storage/index.js";
+export * from "./tokens/index.js";

@@ -34,7 +34,8 @@ export function bypassReason(request: ChatRequest, options: AdmissionOptions): s
     return `temperature ${temperature} is above the cache's limit`;
   if (options.shared) {
     if (request.metadata?.user !== undefined) return "a shared cache does not take personalized requests";
-    if (request.messages.some((m) => m.role === "tool")) return "a shared cache does not take tool-derived answers";
+    if (request.messages.some((m) => m.role === "tool"))
+      return "a shared cache does not take tool-derived answers";
   }
   const tools = options.sideEffectTools;
   if (tools?.length) {

@@ -3,12 +3,18 @@ import type { RequestContext } from "../core/context.js";
 /**
  * The tenant scope of a cached answer. Every cache is scoped by the tenant
  * from the host's request metadata (never from prompt text or a caller
- * header); a request with no tenant lives in its own `"-"` scope; `"*"`
- * is used only when the host explicitly shares the cache (FAILURES.md C1, S1).
+ * header): `t:<tenant>` for a tenant, `-` for requests with no tenant, and
+ * `*` only when the host explicitly shares the cache (FAILURES.md C1, S1).
+ * The `t:` prefix means no tenant id can spell the other two scopes.
  */
 export function tenantScope(ctx: RequestContext, shared: boolean): string {
+  return scopeOf(ctx.request.metadata?.tenant, shared);
+}
+
+/** The scope of a tenant id (undefined: no tenant), as `tenantScope` gives it; for purges. */
+export function scopeOf(tenant: string | undefined, shared: boolean): string {
   if (shared) return "*";
-  return ctx.request.metadata?.tenant ?? "-";
+  return tenant === undefined ? "-" : `t:${tenant}`;
 }
 
 /**
