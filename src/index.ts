@@ -22,7 +22,13 @@ export type {
 } from "./core/completion.js";
 export { emptyUsage, totalInputTokens } from "./core/completion.js";
 export type { Clock, ContextState, RequestContext, ResolvedModel, Services } from "./core/context.js";
-export type { AttemptRecord, CacheOutcome, CostRecord, RouteDecision } from "./core/cost-record.js";
+export type {
+  AttemptRecord,
+  BudgetStatus,
+  CacheOutcome,
+  CostRecord,
+  RouteDecision,
+} from "./core/cost-record.js";
 export {
   AbortedError,
   ConfigError,

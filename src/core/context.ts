@@ -1,5 +1,5 @@
 import type { Attempt, AttemptPurpose } from "./completion.js";
-import type { CacheOutcome, RouteDecision } from "./cost-record.js";
+import type { BudgetStatus, CacheOutcome, RouteDecision } from "./cost-record.js";
 import type { EventBus } from "./events.js";
 import type { Logger } from "./logger.js";
 import type { Next } from "./middleware.js";
@@ -25,6 +25,8 @@ export interface ContextState {
   route?: RouteDecision;
   /** How a cache took part; read by the cost tracker. */
   cache?: CacheOutcome;
+  /** The tenant's spending position, set by the budget middleware; read by a router. */
+  budget?: BudgetStatus;
 }
 
 /** The signal of a call the caller cannot abort (it passed none). */

@@ -30,6 +30,21 @@ export interface CacheOutcome {
   saved?: { provider: string; model: string; usage: Usage; cost: Cost };
 }
 
+/**
+ * A tenant's spending position, as the budget middleware records it in
+ * `ctx.state.budget` before the call: a router reads it to route a tenant
+ * near its limit to a cheaper tier. Declared here so either may land first.
+ */
+export interface BudgetStatus {
+  /** The limit that is closest to being reached (e.g. "tenant:acme:day"). */
+  scope: string;
+  limitUsd: number;
+  /** Settled plus reserved spend in the current window. */
+  spentUsd: number;
+  /** True once the soft limit is crossed: route down instead of refusing. */
+  overSoftLimit: boolean;
+}
+
 /** One provider call, as recorded in the ledger. */
 export interface AttemptRecord {
   purpose: AttemptPurpose;
