@@ -65,7 +65,7 @@ export type {
   ToolResultPart,
   UserMessage,
 } from "./core/request.js";
-export type { Embedder } from "./embeddings/embedder.js";
+export * from "./embeddings/index.js";
 export { type CostTracker, type CostTrackerOptions, costTracker } from "./middleware/cost-tracker/index.js";
 export { type Dedupe, type DedupeOptions, dedupe } from "./middleware/dedupe/index.js";
 export {
@@ -83,6 +83,13 @@ export {
   type PromptCacheWarning,
   promptCache,
 } from "./middleware/prompt-cache/index.js";
+export {
+  type SemanticCache,
+  type SemanticCacheErrorInfo,
+  type SemanticCacheOptions,
+  type SemanticLookup,
+  semanticCache,
+} from "./middleware/semantic-cache/index.js";
 export { type PriceBookOptions, priceBook } from "./pricing/price-book.js";
 export { type ModelRates, sumCosts } from "./pricing/rates.js";
 export {

@@ -105,6 +105,16 @@ describe("priceBook", () => {
     expect(cost.priced && cost.source).toMatch(/^@pydantic\/genai-prices@\d/);
   });
 
+  it("prices an embedding model, which has only an input price, and never guesses an output price", () => {
+    const embedding = book.cost("openai", "text-embedding-3-small", usage({ inputTokens: 1_000_000 }));
+    expect(embedding).toMatchObject({ priced: true, usd: 0.02 });
+    expect(
+      book.cost("openai", "text-embedding-3-small", usage({ inputTokens: 1, outputTokens: 1 })),
+    ).toMatchObject({
+      priced: false,
+    });
+  });
+
   it("counts reasoning tokens once, inside output", () => {
     const withReasoning = book.cost("openai", "o3", usage({ outputTokens: 1000, reasoningTokens: 900 }));
     const without = book.cost("openai", "o3", usage({ outputTokens: 1000 }));

@@ -134,14 +134,14 @@ function libraryRates(provider: string, model: string): { rates: ModelRates; sou
   const result = genai.calcPrice({ input_tokens: 1, output_tokens: 1 }, model, { providerId: provider });
   if (!result) return undefined;
   const p = result.model_price;
-  if (p.input_mtok === undefined || p.output_mtok === undefined) return undefined;
+  if (p.input_mtok === undefined) return undefined;
   const base = (key: string) => {
     const v = p[key];
     return v === undefined ? undefined : typeof v === "number" ? v : v.base;
   };
   const rates: ModelRates = {
     input: base("input_mtok")!,
-    output: base("output_mtok")!,
+    ...defined("output", base("output_mtok")),
     ...defined("cacheRead", base("cache_read_mtok")),
     ...defined("cacheWrite5m", base("cache_write_mtok")),
     ...defined("cacheWrite1h", base("cache_write_1h_mtok")),
@@ -162,7 +162,7 @@ function libraryRates(provider: string, model: string): { rates: ModelRates; sou
       return {
         above: start,
         input: at("input_mtok")!,
-        output: at("output_mtok")!,
+        ...defined("output", at("output_mtok")),
         ...defined("cacheRead", at("cache_read_mtok")),
         ...defined("cacheWrite5m", at("cache_write_mtok")),
         ...defined("cacheWrite1h", at("cache_write_1h_mtok")),

@@ -9,7 +9,8 @@ import { addUsage, emptyUsage } from "../core/completion.js";
  */
 export interface ModelRates {
   input: number;
-  output: number;
+  /** Absent for models that bill no output (embeddings): output tokens then make a cost unpriced. */
+  output?: number;
   cacheRead?: number;
   cacheWrite5m?: number;
   cacheWrite1h?: number;
@@ -37,6 +38,14 @@ export function ratesFor(rates: ModelRates, inputTokens: number): Omit<ModelRate
  * every bucket (0.5 for batch APIs).
  */
 export function costOf(usage: Usage, rates: ModelRates, source: string, discount = 0): Cost {
+  if (usage.outputTokens > 0 && ratesFor(rates, Number.POSITIVE_INFINITY).output === undefined) {
+    return {
+      priced: false,
+      usd: null,
+      reason: `${source} has no output price`,
+      estimated: usage.estimated === true,
+    };
+  }
   const totalInput =
     usage.inputTokens + usage.cacheReadTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens;
   const r = ratesFor(rates, totalInput);
@@ -49,7 +58,7 @@ export function costOf(usage: Usage, rates: ModelRates, source: string, discount
       usage.cacheWrite5mTokens * write5m * factor +
         usage.cacheWrite1hTokens * (r.cacheWrite1h ?? write5m) * factor,
     ),
-    output: usd(usage.outputTokens * r.output * factor),
+    output: usd(usage.outputTokens * (r.output ?? 0) * factor),
   };
   return {
     priced: true,
