@@ -101,3 +101,4 @@ export { type OpenAIClientLike, openai } from "./providers/openai/index.js";
 export * from "./reports/index.js";
 export * from "./storage/index.js";
 export * from "./tokens/index.js";
+export * from "./middleware/cascade/index.js";
