@@ -102,3 +102,18 @@ export * from "./reports/index.js";
 export * from "./storage/index.js";
 export * from "./tokens/index.js";
 export * from "./middleware/cascade/index.js";
+export { type RetryOptions, retry } from "./middleware/retry/index.js";
+export {
+  AllModelsFailedError,
+  type BreakerOptions,
+  CircuitOpenError,
+  type CircuitState,
+  CostGuardError,
+  type CostGuardOptions,
+  type Degrade,
+  type Fallback,
+  type FallbackOptions,
+  fallback,
+  type GuardRefusal,
+  type ModelFailure,
+} from "./middleware/fallback/index.js";
