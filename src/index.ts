@@ -117,3 +117,4 @@ export {
   type GuardRefusal,
   type ModelFailure,
 } from "./middleware/fallback/index.js";
+export * from "./middleware/batch/index.js";

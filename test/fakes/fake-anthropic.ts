@@ -1,6 +1,8 @@
 // Fake Anthropic Messages API: /v1/messages (JSON and SSE), shaped after the types in
-// node_modules/@anthropic-ai/sdk/resources/messages and the event order of the live API.
+// node_modules/@anthropic-ai/sdk/resources/messages and the event order of the live API; Message
+// Batches are in fake-anthropic-batch.ts.
 import { createHash } from "node:crypto";
+import { anthropicBatchEndpoints } from "./fake-anthropic-batch.js";
 import {
   type ContentStep,
   type ErrorStep,
@@ -30,6 +32,7 @@ export function startFakeAnthropic(
       basePath: "",
       requestIdHeader: "request-id",
       routes: { "POST /v1/messages": { consumesContentSteps: true, json: message, sse: messageEvents } },
+      extensions: [anthropicBatchEndpoints({ answer: message, errorBody })],
       errorBody,
       // The SDK ignores SSE events without an event name, so the bad line must carry one.
       malformedEvent: {

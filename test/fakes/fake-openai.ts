@@ -1,6 +1,8 @@
 // Fake OpenAI API: /v1/chat/completions (JSON and SSE) and /v1/embeddings, shaped after the
-// types in node_modules/openai/resources/chat/completions and the live API's chunk layout.
+// types in node_modules/openai/resources/chat/completions and the live API's chunk layout; the
+// Batch API (files and batches) is in fake-openai-batch.ts.
 import { createHash } from "node:crypto";
+import { openAIBatchEndpoints } from "./fake-openai-batch.js";
 import {
   type ContentStep,
   type ErrorStep,
@@ -26,6 +28,7 @@ export function startFakeOpenAI(options: { defaultText?: (body: any) => string }
         "POST /v1/chat/completions": { consumesContentSteps: true, json: completion, sse: completionChunks },
         "POST /v1/embeddings": { consumesContentSteps: false, json: embeddings },
       },
+      extensions: [openAIBatchEndpoints({ answer: completion, errorBody })],
       errorBody,
       malformedEvent: { data: '{"id": "chatcmpl-broken", "choices": [{"delta": {"content": "oops' },
     },

@@ -1,7 +1,9 @@
 // Shared plumbing for the wire-level fake providers: a loopback HTTP server,
-// request recording, the scripted step queue, fault injection and an SSE writer.
+// request recording, the scripted step queue, fault injection and an SSE writer,
+// plus extension endpoints and the batch script book (per-item faults, poll
+// progress, output order) that both providers' batch APIs share.
 // Everything that knows what a provider's JSON looks like lives in
-// fake-openai.ts / fake-anthropic.ts; this file only moves bytes.
+// fake-openai.ts / fake-anthropic.ts and their *-batch.ts; this file only moves bytes.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -9,6 +11,10 @@ export interface FakeServer {
   readonly baseURL: string;
   readonly requests: RecordedRequest[];
   enqueue(...steps: FakeStep[]): void;
+  /** Scripts the batch endpoints (per-item faults, polls until a batch ends); kept until reset(). */
+  scriptBatch(script: FakeBatchScript): void;
+  /** What the batch endpoints received: batches created, item lines, polls. Cleared by reset(). */
+  readonly batchLog: FakeBatchLog;
   reset(): void;
   close(): Promise<void>;
 }
@@ -81,10 +87,49 @@ export interface ProviderSpec {
   requestIdHeader: string;
   /** Keyed by "METHOD /path". */
   routes: Record<string, Route>;
+  /** Endpoints with path parameters or their own state (the batch APIs), tried before `routes`. */
+  extensions?: FakeExtension[];
   errorBody(step: ErrorStep, requestId: string): unknown;
   /** The not-JSON line sent for a streamed malformed-json step (Anthropic needs an event name). */
   malformedEvent: SseEvent;
 }
+
+/** A request as an extension sees it: the parsed body (or the raw text when it is not JSON) and the raw text. */
+export interface FakeRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+  raw: string;
+}
+
+/** `json` is sent as JSON; `text` verbatim (a JSONL file), with `contentType`. */
+export interface FakeResponse {
+  status?: number;
+  json?: unknown;
+  text?: string;
+  contentType?: string;
+}
+
+export interface FakeTools {
+  id(prefix: string): string;
+  requestId: string;
+  /** "http://127.0.0.1:PORT", for URLs the fake hands out (Anthropic's results_url). */
+  origin: string;
+  /** The batch script and log shared by the batch endpoints of this server. */
+  batch: FakeBatchBook;
+  /** The live endpoints' default reply for a request body. */
+  defaultStep(body: any): ContentStep;
+}
+
+/** Endpoints with their own state; `reset()` clears it with the server's. */
+export interface FakeExtension {
+  claims(method: string, path: string): boolean;
+  handle(request: FakeRequest, tools: FakeTools): FakeResponse | Promise<FakeResponse>;
+  reset(): void;
+}
+
+const EXTENSION_FAULTS = new Set<FakeStep["kind"]>(["error", "reset", "hang", "slow-first-byte"]);
 
 const CONTENT_KINDS = new Set(["text", "tool-calls", "refusal", "thinking"]);
 const isContent = (step: FakeStep): step is ContentStep => CONTENT_KINDS.has(step.kind);
@@ -95,6 +140,7 @@ export async function startFakeServer(
 ): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   const queue: FakeStep[] = [];
+  const batchBook = createBatchBook();
   const sockets = new Set<Socket>();
   let counter = 0;
   const id = (prefix: string) => `${prefix}fake${String(++counter).padStart(6, "0")}`;
@@ -128,6 +174,12 @@ export async function startFakeServer(
 
     const requestId = id("req_");
     res.setHeader(spec.requestIdHeader, requestId);
+    const extension = spec.extensions?.find((e) => e.claims(req.method ?? "GET", path));
+    if (extension) {
+      const request = { method: req.method ?? "GET", path, headers: { ...req.headers }, body, raw };
+      const tools: FakeTools = { id, requestId, origin, batch: batchBook, defaultStep };
+      return runExtension(extension, request, tools, res);
+    }
     const route = spec.routes[`${req.method} ${path}`];
     if (!route) {
       const notFound: ErrorStep = {
@@ -144,6 +196,35 @@ export async function startFakeServer(
 
   function defaultStep(body: any): ContentStep {
     return { kind: "text", text: defaultText(body) };
+  }
+
+  /** Extension endpoints take only the fault steps at the head of the queue (error, reset, hang, delay). */
+  async function runExtension(
+    extension: FakeExtension,
+    request: FakeRequest,
+    tools: FakeTools,
+    res: ServerResponse,
+  ): Promise<void> {
+    const head = queue[0];
+    if (head && EXTENSION_FAULTS.has(head.kind)) {
+      const step = queue.shift()!;
+      if (step.kind === "reset") return void res.socket?.resetAndDestroy();
+      if (step.kind === "hang") return;
+      if (step.kind === "error") return sendJson(res, step.status, spec.errorBody(step, tools.requestId));
+      if (step.kind === "slow-first-byte") {
+        await new Promise((resolve) => setTimeout(resolve, step.delayMs).unref());
+        if (isGone(res)) return;
+      }
+    }
+    const answer = await extension.handle(request, tools);
+    if (isGone(res)) return;
+    const status = answer.status ?? 200;
+    if (answer.text === undefined) return sendJson(res, status, answer.json);
+    res.writeHead(status, {
+      "content-type": answer.contentType ?? "application/octet-stream",
+      "content-length": Buffer.byteLength(answer.text),
+    });
+    res.end(answer.text);
   }
 
   async function run(
@@ -210,15 +291,20 @@ export async function startFakeServer(
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
 
   return {
-    baseURL: `http://127.0.0.1:${port}${spec.basePath}`,
+    baseURL: `${origin}${spec.basePath}`,
     requests,
     enqueue: (...steps) => void queue.push(...steps),
+    scriptBatch: (script) => batchBook.setScript(script),
+    batchLog: batchBook.log,
     reset() {
       queue.length = 0;
       requests.length = 0;
       counter = 0;
+      batchBook.reset();
+      for (const extension of spec.extensions ?? []) extension.reset();
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -335,4 +421,127 @@ export function resolveUsage(
     output: given?.output ?? countWords(generated) + reasoning,
     reasoning,
   };
+}
+
+// ---- batch scripting shared by both providers' batch endpoints ------------------------
+
+/** What happens to one item of a batch. */
+export type FakeBatchFate = "ok" | "error" | "expire" | "duplicate";
+
+export interface FakeBatchScript {
+  /**
+   * Status polls (GET of the batch) answered "in progress" before a batch ends. Read at each
+   * poll, so a test can hold batches with Infinity and release them later. Default 0.
+   */
+  pollsUntilDone?: number;
+  /** Each listing fails that custom id once (list an id twice to fail it twice), with `failStatus`. */
+  failCustomIds?: string[];
+  /** The HTTP status of a failed item. Default 500 (retryable). */
+  failStatus?: number;
+  /** Each listing expires that custom id once. */
+  expireCustomIds?: string[];
+  /** Each listing answers that custom id twice in the output. */
+  duplicateCustomIds?: string[];
+  /** Fates by predicate, asked after the lists; `seen` is 1 the first time the fake processes that id. */
+  itemFault?: (item: { customId: string; body: any; seen: number }) => FakeBatchFate | undefined;
+  /** The reply of an item that succeeds; default: the live endpoints' default reply. */
+  replyFor?: (item: { customId: string; body: any }) => ContentStep | undefined;
+  /** Output order. Default "shuffle" (seeded, so runs repeat): results never come back in input order. */
+  order?: "shuffle" | "input";
+}
+
+export interface FakeBatchLog {
+  /** Every batch created, in order, with the custom ids of its items. */
+  readonly created: { id: string; customIds: string[] }[];
+  /** Item lines received across every batch created. */
+  lines: number;
+  /** Status polls across every batch. */
+  polls: number;
+}
+
+export interface FakeBatchBook {
+  readonly log: FakeBatchLog;
+  readonly script: FakeBatchScript;
+  setScript(script: FakeBatchScript): void;
+  created(id: string, customIds: string[]): void;
+  /** Counts a poll of the batch; true once it has ended (it stays ended). */
+  poll(id: string): boolean;
+  fate(customId: string, body: any): FakeBatchFate;
+  order<T>(items: T[]): T[];
+  reset(): void;
+}
+
+export function createBatchBook(): FakeBatchBook {
+  let script: FakeBatchScript = {};
+  let lists = listsOf(script);
+  const log: FakeBatchLog = { created: [], lines: 0, polls: 0 };
+  const polls = new Map<string, number>();
+  const ended = new Set<string>();
+  const seen = new Map<string, number>();
+  let seed = 1;
+  return {
+    log,
+    get script() {
+      return script;
+    },
+    setScript(next) {
+      script = next;
+      lists = listsOf(next);
+    },
+    created(id, customIds) {
+      log.created.push({ id, customIds });
+      log.lines += customIds.length;
+    },
+    poll(id) {
+      log.polls++;
+      const n = (polls.get(id) ?? 0) + 1;
+      polls.set(id, n);
+      if (n > (script.pollsUntilDone ?? 0)) ended.add(id);
+      return ended.has(id);
+    },
+    fate(customId, body) {
+      const count = (seen.get(customId) ?? 0) + 1;
+      seen.set(customId, count);
+      for (const [fate, ids] of lists) {
+        const at = ids.indexOf(customId);
+        if (at >= 0) {
+          ids.splice(at, 1);
+          return fate;
+        }
+      }
+      return script.itemFault?.({ customId, body, seen: count }) ?? "ok";
+    },
+    order(items) {
+      if (script.order === "input") return items;
+      // Fisher-Yates over a small seeded generator (mulberry32).
+      const out = [...items];
+      for (let i = out.length - 1; i > 0; i--) {
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        const j = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (i + 1));
+        [out[i], out[j]] = [out[j]!, out[i]!];
+      }
+      return out;
+    },
+    reset() {
+      script = {};
+      lists = listsOf(script);
+      log.created.length = 0;
+      log.lines = 0;
+      log.polls = 0;
+      polls.clear();
+      ended.clear();
+      seen.clear();
+      seed = 1;
+    },
+  };
+}
+
+function listsOf(script: FakeBatchScript): [FakeBatchFate, string[]][] {
+  return [
+    ["error", [...(script.failCustomIds ?? [])]],
+    ["expire", [...(script.expireCustomIds ?? [])]],
+    ["duplicate", [...(script.duplicateCustomIds ?? [])]],
+  ];
 }

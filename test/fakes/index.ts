@@ -1,3 +1,11 @@
 export { startFakeAnthropic } from "./fake-anthropic.js";
 export { embed, startFakeOpenAI } from "./fake-openai.js";
-export type { FakeServer, FakeStep, FakeUsage, RecordedRequest } from "./fake-server.js";
+export type {
+  FakeBatchFate,
+  FakeBatchLog,
+  FakeBatchScript,
+  FakeServer,
+  FakeStep,
+  FakeUsage,
+  RecordedRequest,
+} from "./fake-server.js";
