@@ -118,3 +118,9 @@ export {
   type ModelFailure,
 } from "./middleware/fallback/index.js";
 export * from "./middleware/batch/index.js";
+export * from "./middleware/budget/index.js";
+export {
+  type CompactionOutcome,
+  type HistoryCompactionOptions,
+  historyCompaction,
+} from "./middleware/compaction/index.js";

@@ -12,6 +12,16 @@ export {
   type LedgerWriterOptions,
   type LedgerWriterStats,
 } from "./ledger-writer.js";
+export {
+  type MemoryCounters,
+  type MemoryCountersOptions,
+  memoryCounters,
+  type ReserveResult,
+  type SpendCounters,
+  type SpendHold,
+  type SpendStatus,
+  type SpendWindow,
+} from "./memory/counters.js";
 export { type MemoryKv, type MemoryKvOptions, memoryKv } from "./memory/kv.js";
 export { type MemoryLedger, type MemoryLedgerOptions, memoryLedger } from "./memory/ledger.js";
 export type { VectorIndex, VectorMatch } from "./vector-index.js";

@@ -1,3 +1,4 @@
 // Entry point of `frugal-llm/redis`.
+export { type RedisCountersOptions, redisCounters } from "./counters.js";
 export { type RedisKvOptions, redisKv } from "./kv.js";
 export { type RedisLedgerOptions, redisLedger } from "./ledger.js";
