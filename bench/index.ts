@@ -18,6 +18,9 @@ const sections: readonly Section[] = [
   costTrackerBench,
   exactCacheBench,
   tokenizers,
+  await import("./semantic-cache.js"),
+  await import("./budget.js"),
+  await import("./vector-index.js"),
 ];
 
 const args = process.argv.slice(2);

@@ -24,4 +24,9 @@ export {
 } from "./memory/counters.js";
 export { type MemoryKv, type MemoryKvOptions, memoryKv } from "./memory/kv.js";
 export { type MemoryLedger, type MemoryLedgerOptions, memoryLedger } from "./memory/ledger.js";
+export {
+  type MemoryVectorIndex,
+  type MemoryVectorIndexOptions,
+  memoryVectorIndex,
+} from "./memory/vector-index.js";
 export type { VectorIndex, VectorMatch } from "./vector-index.js";

@@ -10,6 +10,7 @@ import { memoryKv } from "../../storage/memory/kv.js";
 import type { VectorIndex } from "../../storage/vector-index.js";
 import { ask, readStream, recording, settle, testClient } from "../exact-cache/test-client.js";
 import { type SemanticCacheOptions, semanticCache } from "./index.js";
+import { memoryVectorIndex } from "../../storage/memory/vector-index.js";
 import { constantEmbedder, mapVectorIndex } from "./test-index.js";
 
 let fo: FakeServer;
@@ -23,7 +24,7 @@ beforeEach(() => fo.reset());
 
 function setup(options: Partial<SemanticCacheOptions> = {}) {
   const store = recording(options.store ?? memoryKv());
-  const index = options.index ?? mapVectorIndex();
+  const index = options.index ?? memoryVectorIndex();
   const errors: { error: unknown; operation: string }[] = [];
   const cache = semanticCache({
     embedder: localEmbedder(),
@@ -416,7 +417,7 @@ describe("semanticCache: nothing incomplete or failed is stored (C5)", () => {
   async function expectNothingStored(s: ReturnType<typeof setup>) {
     await settle();
     expect(s.store.sets).toEqual([]);
-    expect((s.index as ReturnType<typeof mapVectorIndex>).size()).toBe(0);
+    expect((s.index as ReturnType<typeof memoryVectorIndex>).size).toBe(0);
   }
   it("a refusal", async () => {
     const s = setup();

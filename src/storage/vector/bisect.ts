@@ -8,17 +8,17 @@ const MIN_SIDE_SHARE = 1 / 8;
 export interface Bisection {
   /** 0 or 1 per row. */
   readonly side: Uint8Array;
-  /** Unit mean direction of each side. */
-  readonly centroids: readonly [Float32Array, Float32Array];
+  /** Sum of the rows on each side (the centroid is its direction). */
+  readonly sums: readonly [Float64Array, Float64Array];
 }
 
 /**
- * Splits `rows` contiguous rows (at byte offset `base`, `stride` floats each)
- * in two by spherical 2-means: seeds are a random row and the row least
- * like it, then Lloyd iterations with unit centroids. This is how a list of
- * the inverted file splits when full: the coarse clustering grows with the
- * data, one small split at a time, instead of a k-means over everything
- * that would stall the event loop for seconds at 100k rows.
+ * Splits `rows` contiguous rows (at byte offset `base`, `stride` floats
+ * each, the first `dims` significant) in two by spherical 2-means: seeds
+ * are a random row and the row least like it, then Lloyd iterations with
+ * unit centroids. `total` is the sum of all the rows: side 1's sum is
+ * `total - side 0's`, and each iteration only adds up the rows that changed
+ * sides, so a split costs a few kernel passes, not a few passes in JavaScript.
  *
  * A lopsided result (duplicates, one outlier) falls back to a median split
  * along the direction that separates the two centroids, so each side gets half.
@@ -28,45 +28,49 @@ export function bisect(
   base: number,
   rows: number,
   stride: number,
+  dims: number,
+  total: Float64Array,
   random: () => number,
 ): Bisection {
-  const side = new Uint8Array(rows);
-  const seed = Math.floor(random() * rows);
-  let a = copyRow(heap, base + seed * stride * 4, stride);
-  let scoresA = score(heap, a, base, rows, stride);
-  let b = copyRow(heap, base + argMin(scoresA) * stride * 4, stride);
-  let scoresB = score(heap, b, base, rows, stride);
+  const side = new Uint8Array(rows).fill(2); // 2: not assigned yet
+  const sum0 = new Float64Array(dims);
+  const sum1 = new Float64Array(dims);
+  const centroid = new Float32Array(stride);
+  const rowAt = (j: number) => (base >> 2) + j * stride;
+  let scores0 = score(heap, copyRow(heap, rowAt(Math.floor(random() * rows)), stride), base, rows, stride);
+  let scores1 = score(heap, copyRow(heap, rowAt(argMin(scores0)), stride), base, rows, stride);
+  const assign = (j: number, s: 0 | 1): number => {
+    if (side[j] === s) return 0;
+    const f32 = heap.f32;
+    const row = rowAt(j);
+    if (s === 0) for (let i = 0; i < dims; i++) sum0[i]! += f32[row + i]!;
+    else if (side[j] === 0) for (let i = 0; i < dims; i++) sum0[i]! -= f32[row + i]!;
+    side[j] = s;
+    return 1;
+  };
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
     let changed = 0;
-    for (let j = 0; j < rows; j++) {
-      const s = scoresA[j]! >= scoresB[j]! ? 0 : 1;
-      if (side[j] !== s) changed++;
-      side[j] = s;
-    }
+    for (let j = 0; j < rows; j++) changed += assign(j, scores0[j]! >= scores1[j]! ? 0 : 1);
     if (iteration > 0 && changed === 0) break;
-    a = meanDirection(heap, base, rows, stride, side, 0) ?? a;
-    b = meanDirection(heap, base, rows, stride, side, 1) ?? b;
-    scoresA = score(heap, a, base, rows, stride);
-    scoresB = score(heap, b, base, rows, stride);
+    for (let i = 0; i < dims; i++) sum1[i] = total[i]! - sum0[i]!;
+    // An empty side keeps its previous scores: nothing is drawn to a centroid that does not exist.
+    if (direction(sum0, centroid)) scores0 = score(heap, centroid, base, rows, stride);
+    if (direction(sum1, centroid)) scores1 = score(heap, centroid, base, rows, stride);
   }
   let ones = 0;
   for (let j = 0; j < rows; j++) ones += side[j]!;
-  const smaller = Math.min(ones, rows - ones);
-  if (smaller < rows * MIN_SIDE_SHARE) {
-    // Median split on the margin: the half most like `a` against the rest.
-    const margin = scoresA.map((s, j) => s - scoresB[j]!);
+  if (Math.min(ones, rows - ones) < rows * MIN_SIDE_SHARE) {
+    // Median split on the margin: the half most like side 0 against the rest.
+    const margin = scores0.map((s, j) => s - scores1[j]!);
     const order = Array.from({ length: rows }, (_, j) => j).sort((x, y) => margin[y]! - margin[x]! || x - y);
-    order.forEach((j, rank) => {
-      side[j] = rank < rows >> 1 ? 0 : 1;
-    });
-    a = meanDirection(heap, base, rows, stride, side, 0) ?? a;
-    b = meanDirection(heap, base, rows, stride, side, 1) ?? b;
+    for (const [rank, j] of order.entries()) assign(j, rank < rows >> 1 ? 0 : 1);
   }
-  return { side, centroids: [a, b] };
+  for (let i = 0; i < dims; i++) sum1[i] = total[i]! - sum0[i]!;
+  return { side, sums: [sum0, sum1] };
 }
 
-function copyRow(heap: VectorHeap, ptr: number, stride: number): Float32Array {
-  return heap.f32.slice(ptr >> 2, (ptr >> 2) + stride);
+function copyRow(heap: VectorHeap, row: number, stride: number): Float32Array {
+  return heap.f32.slice(row, row + stride);
 }
 
 /** Scores of every row against `vector`, through the kernel. */
@@ -80,7 +84,7 @@ function score(
   const scratch = heap.scratch((stride + rows) * 4);
   const out = scratch + stride * 4;
   heap.f32.set(vector, scratch >> 2);
-  heap.kernel.scores(scratch, base, rows, stride, out);
+  heap.kernel.scores(scratch, base, rows, stride, stride, out);
   return heap.f32.slice(out >> 2, (out >> 2) + rows);
 }
 
@@ -90,26 +94,12 @@ function argMin(values: Float32Array): number {
   return best;
 }
 
-/** The normalized sum of the rows on `which` side, or undefined when there are none (or they cancel out). */
-function meanDirection(
-  heap: VectorHeap,
-  base: number,
-  rows: number,
-  stride: number,
-  side: Uint8Array,
-  which: number,
-): Float32Array | undefined {
-  const f32 = heap.f32;
-  const sum = new Float64Array(stride);
-  let count = 0;
-  for (let j = 0, r = base >> 2; j < rows; j++, r += stride) {
-    if (side[j] !== which) continue;
-    count++;
-    for (let i = 0; i < stride; i++) sum[i]! += f32[r + i]!;
-  }
+/** Writes `sum` scaled to unit length into `into`; false (and nothing written) when the sum is zero. */
+function direction(sum: Float64Array, into: Float32Array): boolean {
   let norm = 0;
-  for (let i = 0; i < stride; i++) norm += sum[i]! * sum[i]!;
-  if (count === 0 || !(norm > 0)) return undefined;
+  for (let i = 0; i < sum.length; i++) norm += sum[i]! * sum[i]!;
+  if (!(norm > 0)) return false;
   const scale = 1 / Math.sqrt(norm);
-  return Float32Array.from(sum, (x) => x * scale);
+  for (let i = 0; i < sum.length; i++) into[i] = sum[i]! * scale;
+  return true;
 }

@@ -1,5 +1,5 @@
 import { FrugalError } from "../../core/errors.js";
-import { createKernel, type Kernel } from "./kernel.js";
+import { createKernel, createMemory, type Kernel, type LinearMemory } from "./kernel.js";
 
 /** Blocks start on a cache line, so every row is 64-byte aligned for the v128 loads. */
 const ALIGN = 64;
@@ -15,7 +15,7 @@ export const MAX_HEAP_BYTES = 65_536 * PAGE;
  * freed block is reused, and the index bounds what it holds.
  */
 export class VectorHeap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: LinearMemory;
   readonly kernel: Kernel;
   /** A view of the whole memory; replaced when the memory grows (read it after any allocation). */
   f32: Float32Array;
@@ -26,7 +26,7 @@ export class VectorHeap {
   #scratchBytes = 0;
 
   constructor(options: { simd?: boolean } = {}) {
-    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_HEAP_BYTES / PAGE });
+    this.memory = createMemory(16, MAX_HEAP_BYTES / PAGE);
     this.kernel = createKernel(this.memory, options);
     this.f32 = new Float32Array(this.memory.buffer);
   }

@@ -12,8 +12,60 @@
  * the SIMD loop accumulates in float32, the fallback in float64).
  */
 
-/** `scores(q, base, n, stride, out)`: `out[j] = dot(q, row j)` for `j < n`. Pointers are byte offsets. */
-export type ScoreRows = (query: number, base: number, rows: number, stride: number, out: number) => void;
+/**
+ * The parts of the WebAssembly API used here (the project's TypeScript lib
+ * has no DOM types, and @types/node does not declare these).
+ */
+export interface LinearMemory {
+  readonly buffer: ArrayBuffer;
+  /** Grows by `pages` of 64 KiB; throws a RangeError past the maximum. */
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number }) => LinearMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/**
+ * A linear memory of `initial` pages (64 KiB) that grows in place up to
+ * `maximum`: a WebAssembly memory, or, where WebAssembly is missing, an
+ * ArrayBuffer that grows by copying (only the JavaScript kernel then runs).
+ */
+export function createMemory(initial: number, maximum: number): LinearMemory {
+  if (wasm) return new wasm.Memory({ initial, maximum });
+  let buffer = new ArrayBuffer(initial * 65_536);
+  return {
+    get buffer() {
+      return buffer;
+    },
+    grow(pages: number) {
+      const before = buffer.byteLength / 65_536;
+      if (before + pages > maximum) throw new RangeError("maximum memory size exceeded");
+      const next = new ArrayBuffer(buffer.byteLength + pages * 65_536);
+      new Uint8Array(next).set(new Uint8Array(buffer));
+      buffer = next;
+      return before;
+    },
+  };
+}
+
+/**
+ * `scores(q, base, n, len, stride, out)`: `out[j] = dot(q[0..len), row j[0..len))`
+ * for `j < n`, row j starting at `base + j * stride` floats. Pointers are byte
+ * offsets (16-byte aligned); `len` and `stride` are floats, multiples of 16.
+ * `len < stride` scores a prefix of each row: a cheap first pass.
+ */
+export type ScoreRows = (
+  query: number,
+  base: number,
+  rows: number,
+  len: number,
+  stride: number,
+  out: number,
+) => void;
 
 export interface Kernel {
   readonly scores: ScoreRows;
@@ -28,21 +80,25 @@ export const STRIDE_GRANULE = 16;
  * A kernel over `memory`. `simd: false` forces the JavaScript loop (tests
  * compare the two); by default SIMD is used whenever the runtime validates it.
  */
-export function createKernel(memory: WebAssembly.Memory, options: { simd?: boolean } = {}): Kernel {
-  const module = options.simd === false ? undefined : simdModule();
-  if (module) {
-    const instance = new WebAssembly.Instance(module, { e: { m: memory } });
+export function createKernel(memory: LinearMemory, options: { simd?: boolean } = {}): Kernel {
+  const module = options.simd === false || !wasm ? undefined : simdModule();
+  if (module && wasm) {
+    const instance = new wasm.Instance(module, { e: { m: memory } });
     return { scores: instance.exports.scores as ScoreRows, simd: true };
   }
-  return { scores: (q, base, n, stride, out) => scoreRows(memory, q, base, n, stride, out), simd: false };
+  return {
+    scores: (q, base, n, len, stride, out) => scoreRows(memory, q, base, n, len, stride, out),
+    simd: false,
+  };
 }
 
 /** The JavaScript kernel: what the SIMD module computes (float32 products, summed per lane group). */
 function scoreRows(
-  memory: WebAssembly.Memory,
+  memory: LinearMemory,
   q: number,
   base: number,
   n: number,
+  len: number,
   stride: number,
   out: number,
 ) {
@@ -54,7 +110,7 @@ function scoreRows(
     let s1 = 0;
     let s2 = 0;
     let s3 = 0;
-    for (let i = 0; i < stride; i += 4) {
+    for (let i = 0; i < len; i += 4) {
       s0 += f32[r + i]! * f32[q0 + i]!;
       s1 += f32[r + i + 1]! * f32[q0 + i + 1]!;
       s2 += f32[r + i + 2]! * f32[q0 + i + 2]!;
@@ -64,15 +120,14 @@ function scoreRows(
   }
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+let compiled: object | null | undefined;
 
 /** The compiled SIMD module, once per process; null when the runtime lacks WebAssembly SIMD. */
-function simdModule(): WebAssembly.Module | undefined {
+function simdModule(): object | undefined {
   if (compiled === undefined) {
     try {
       const bytes = moduleBytes();
-      compiled =
-        typeof WebAssembly === "object" && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+      compiled = wasm?.validate(bytes) ? new wasm.Module(bytes) : null;
     } catch {
       compiled = null;
     }
@@ -133,14 +188,15 @@ const F32X4_MUL = simd(0xe6);
 const LANE = (lane: number) => simd(0x1f, lane);
 
 function moduleBytes(): Uint8Array {
-  // Parameters 0-4, then locals.
-  const [Q, BASE, N, STRIDE, OUT] = [0, 1, 2, 3, 4];
-  const [ROW, QP, ROW_END, OUT_END] = [5, 6, 7, 8];
-  const ACC = [9, 10, 11, 12];
+  // Parameters 0-5, then locals.
+  const [Q, BASE, N, LEN, STRIDE, OUT] = [0, 1, 2, 3, 4, 5];
+  const [ROW, P, QP, P_END, OUT_END] = [6, 7, 8, 9, 10];
+  const ACC = [11, 12, 13, 14];
+  const bytes = (local: number) => [...get(local), ...i32(2), I32_SHL]; // floats -> bytes
   // acc[k] += row[p + 16k .. +4] * q[qp + 16k .. +4]
   const step = ACC.flatMap((acc, k) => [
     ...get(acc),
-    ...get(ROW),
+    ...get(P),
     ...V128_LOAD(16 * k),
     ...get(QP),
     ...V128_LOAD(16 * k),
@@ -153,9 +209,7 @@ function moduleBytes(): Uint8Array {
     ...get(BASE),
     ...set(ROW),
     ...get(OUT),
-    ...get(N),
-    ...i32(2),
-    I32_SHL,
+    ...bytes(N),
     I32_ADD,
     ...set(OUT_END),
     ...BLOCK,
@@ -168,22 +222,21 @@ function moduleBytes(): Uint8Array {
     ...get(Q),
     ...set(QP),
     ...get(ROW),
-    ...get(STRIDE),
-    ...i32(2),
-    I32_SHL,
+    ...tee(P),
+    ...bytes(LEN),
     I32_ADD,
-    ...set(ROW_END),
+    ...set(P_END),
     ...LOOP, // 16 floats per turn
     ...step,
-    ...get(ROW),
+    ...get(P),
     ...i32(64),
     I32_ADD,
-    ...tee(ROW),
+    ...tee(P),
     ...get(QP),
     ...i32(64),
     I32_ADD,
     ...set(QP),
-    ...get(ROW_END),
+    ...get(P_END),
     I32_LT_U,
     ...BR_IF(0),
     END,
@@ -205,6 +258,10 @@ function moduleBytes(): Uint8Array {
     ...lane(3),
     F32_ADD,
     ...F32_STORE,
+    ...get(ROW),
+    ...bytes(STRIDE),
+    I32_ADD,
+    ...set(ROW),
     ...get(OUT),
     ...i32(4),
     I32_ADD,
@@ -217,13 +274,13 @@ function moduleBytes(): Uint8Array {
     END,
   ];
   const locals = vec([
-    [...uleb(4), I32],
+    [...uleb(5), I32],
     [...uleb(4), V128],
   ]);
   const code = [...locals, ...body];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])]])),
+    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])]])),
     ...section(2, vec([[...name("e"), ...name("m"), 0x02, 0x00, 0x00]])),
     ...section(3, vec([[0]])),
     ...section(7, vec([[...name("scores"), 0x00, 0x00]])),

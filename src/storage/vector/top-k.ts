@@ -13,6 +13,12 @@ export class TopK {
     this.#items = new Int32Array(k);
   }
 
+  /** Empties the heap for reuse; returns it. */
+  clear(): this {
+    this.#size = 0;
+    return this;
+  }
+
   get size(): number {
     return this.#size;
   }
@@ -55,6 +61,11 @@ export class TopK {
     }
     scores[i] = score;
     items[i] = item;
+  }
+
+  /** The item at heap position `i` (< size), in no particular order: no allocation. */
+  itemAt(i: number): number {
+    return this.#items[i]!;
   }
 
   /** The kept pairs, best first. */
