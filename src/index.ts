@@ -66,6 +66,14 @@ export type {
   UserMessage,
 } from "./core/request.js";
 export * from "./embeddings/index.js";
+export * from "./middleware/batch/index.js";
+export * from "./middleware/budget/index.js";
+export * from "./middleware/cascade/index.js";
+export {
+  type CompactionOutcome,
+  type HistoryCompactionOptions,
+  historyCompaction,
+} from "./middleware/compaction/index.js";
 export { type CostTracker, type CostTrackerOptions, costTracker } from "./middleware/cost-tracker/index.js";
 export { type Dedupe, type DedupeOptions, dedupe } from "./middleware/dedupe/index.js";
 export {
@@ -76,6 +84,20 @@ export {
   type StoreErrorInfo,
 } from "./middleware/exact-cache/index.js";
 export {
+  AllModelsFailedError,
+  type BreakerOptions,
+  CircuitOpenError,
+  type CircuitState,
+  CostGuardError,
+  type CostGuardOptions,
+  type Degrade,
+  type Fallback,
+  type FallbackOptions,
+  fallback,
+  type GuardRefusal,
+  type ModelFailure,
+} from "./middleware/fallback/index.js";
+export {
   type Breakpoint,
   type BreakpointKind,
   type PromptCacheOptions,
@@ -83,6 +105,7 @@ export {
   type PromptCacheWarning,
   promptCache,
 } from "./middleware/prompt-cache/index.js";
+export { type RetryOptions, retry } from "./middleware/retry/index.js";
 export {
   type SemanticCache,
   type SemanticCacheErrorInfo,
@@ -101,26 +124,3 @@ export { type OpenAIClientLike, openai } from "./providers/openai/index.js";
 export * from "./reports/index.js";
 export * from "./storage/index.js";
 export * from "./tokens/index.js";
-export * from "./middleware/cascade/index.js";
-export { type RetryOptions, retry } from "./middleware/retry/index.js";
-export {
-  AllModelsFailedError,
-  type BreakerOptions,
-  CircuitOpenError,
-  type CircuitState,
-  CostGuardError,
-  type CostGuardOptions,
-  type Degrade,
-  type Fallback,
-  type FallbackOptions,
-  fallback,
-  type GuardRefusal,
-  type ModelFailure,
-} from "./middleware/fallback/index.js";
-export * from "./middleware/batch/index.js";
-export * from "./middleware/budget/index.js";
-export {
-  type CompactionOutcome,
-  type HistoryCompactionOptions,
-  historyCompaction,
-} from "./middleware/compaction/index.js";

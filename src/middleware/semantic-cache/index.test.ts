@@ -7,10 +7,10 @@ import type { Embedder } from "../../embeddings/embedder.js";
 import { LOCAL_THRESHOLD, localEmbedder } from "../../embeddings/local.js";
 import type { KeyValueStore } from "../../storage/kv.js";
 import { memoryKv } from "../../storage/memory/kv.js";
+import { memoryVectorIndex } from "../../storage/memory/vector-index.js";
 import type { VectorIndex } from "../../storage/vector-index.js";
 import { ask, readStream, recording, settle, testClient } from "../exact-cache/test-client.js";
 import { type SemanticCacheOptions, semanticCache } from "./index.js";
-import { memoryVectorIndex } from "../../storage/memory/vector-index.js";
 import { constantEmbedder, mapVectorIndex } from "./test-index.js";
 
 let fo: FakeServer;
