@@ -21,6 +21,7 @@ const sections: readonly Section[] = [
   await import("./semantic-cache.js"),
   await import("./budget.js"),
   await import("./vector-index.js"),
+  await import("./router.js"),
 ];
 
 const args = process.argv.slice(2);

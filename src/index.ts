@@ -106,6 +106,7 @@ export {
   promptCache,
 } from "./middleware/prompt-cache/index.js";
 export { type RetryOptions, retry } from "./middleware/retry/index.js";
+export * from "./middleware/router/index.js";
 export {
   type SemanticCache,
   type SemanticCacheErrorInfo,

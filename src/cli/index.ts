@@ -18,6 +18,14 @@ const COMMANDS: Record<string, Command> = {
     help: "hit and false-hit rates of the semantic cache on labelled pairs (--pairs FILE)",
     run: async (argv) => (await import("./eval-cache.js")).runEvalCache(argv),
   },
+  "router train": {
+    help: "train the kNN router on routing data (--data FILE --out MODEL)",
+    run: async (argv) => (await import("./router.js")).runRouterTrain(argv),
+  },
+  "router eval": {
+    help: "cost-quality curve of a kNN router model (--model MODEL --data FILE)",
+    run: async (argv) => (await import("./router.js")).runRouterEval(argv),
+  },
 };
 
 function version(): string {

@@ -1,0 +1,153 @@
+import type { RequestContext } from "../../core/context.js";
+import type { TokenEstimator } from "../../tokens/index.js";
+import {
+  type CheckedTier,
+  checkTiers,
+  defaultRouteDown,
+  nearestAllowed,
+  RequestTokens,
+  type TierCheck,
+} from "./constraints.js";
+import { NoRouteError } from "./errors.js";
+import { routingInput } from "./input.js";
+import type { RouteDecidedEvent, RouterOptions } from "./options.js";
+import type { PolicyDecision, RoutingInput, RoutingPolicy } from "./policy.js";
+
+/** A route as the router runs it: `auto` or a host route, resolved against the tiers. */
+export interface CompiledRoute {
+  readonly name: string;
+  /** Cheapest first. */
+  readonly tiers: readonly CheckedTier[];
+  readonly policies: readonly RoutingPolicy[];
+  readonly fallback: CheckedTier;
+}
+
+export interface DecideEnv {
+  readonly byName: ReadonlyMap<string, CheckedTier>;
+  readonly tokens: TokenEstimator;
+  readonly outputReserve: number;
+  readonly routeDown: RouterOptions["routeDown"];
+}
+
+export type Decision = RouteDecidedEvent & { chosen: CheckedTier };
+
+/**
+ * The router's decision for one request: constraints, budget hook,
+ * policies in order, default. Synchronous whenever no step needs to wait
+ * (no token estimate, no asynchronous policy), so a routine decision costs
+ * no trip through the microtask queue. Throws `NoRouteError` when no tier
+ * can take the request.
+ */
+export function decideRoute(
+  ctx: RequestContext,
+  route: CompiledRoute,
+  env: DecideEnv,
+): Decision | Promise<Decision> {
+  const tokens = new RequestTokens(ctx.request, env.tokens);
+  const checked = checkTiers(route.tiers, tokens, env.outputReserve);
+  return checked instanceof Promise
+    ? checked.then((c) => afterConstraints(ctx, route, env, tokens, c))
+    : afterConstraints(ctx, route, env, tokens, checked);
+}
+
+function afterConstraints(
+  ctx: RequestContext,
+  route: CompiledRoute,
+  env: DecideEnv,
+  tokens: RequestTokens,
+  { allowed, rejected }: TierCheck,
+): Decision | Promise<Decision> {
+  if (allowed.length === 0) {
+    const error = new NoRouteError(route.name, rejected);
+    error.attempts = ctx.attempts;
+    throw error;
+  }
+  const narrowed = narrow(ctx, env, allowed, route.fallback);
+  // Token conditions are judged with the default tier's tokenizer (or the costliest allowed one's).
+  const measured = narrowed.includes(route.fallback) ? route.fallback : narrowed.at(-1)!;
+  const input = routingInput(
+    ctx,
+    route.name,
+    narrowed,
+    () => tokens.estimate(measured),
+    () => tokens.bound(measured),
+  );
+  const finish = (decision: PolicyDecision | undefined, policy: RoutingPolicy | undefined): Decision => {
+    const wanted = decision ? env.byName.get(decision.tier)! : route.fallback;
+    const chosen = narrowed.includes(wanted) ? wanted : nearestAllowed(wanted, narrowed);
+    const routedDown = narrowed.length < allowed.length;
+    let reason = decision?.reason ?? "default tier";
+    if (chosen !== wanted) {
+      const why =
+        rejected.find((r) => r.tier === wanted.name)?.reason ??
+        (allowed.includes(wanted) ? "budget: over the soft limit" : "not in this route");
+      reason += `; ${wanted.name} ruled out (${why}), nearest: ${chosen.name}`;
+    } else if (routedDown) reason += "; budget: over the soft limit, cheaper tiers only";
+    const scores = { ...decision?.scores };
+    if (routedDown) scores["budget.routedDown"] = 1;
+    return {
+      requestId: ctx.id,
+      route: route.name,
+      model: chosen.model,
+      tier: chosen.name,
+      reason,
+      scores,
+      policy: policy?.name ?? null,
+      excluded: rejected,
+      routedDown,
+      chosen,
+    };
+  };
+  return runPolicies(ctx, route, env, input, 0, finish);
+}
+
+/** The policies from `from` on, until one decides; synchronous while they are. */
+function runPolicies(
+  ctx: RequestContext,
+  route: CompiledRoute,
+  env: DecideEnv,
+  input: RoutingInput,
+  from: number,
+  finish: (decision: PolicyDecision | undefined, policy: RoutingPolicy | undefined) => Decision,
+): Decision | Promise<Decision> {
+  for (let i = from; i < route.policies.length; i++) {
+    const policy = route.policies[i]!;
+    const result = policy.decide(input);
+    if (result instanceof Promise) {
+      return result.then((d) =>
+        usable(ctx, env, policy, d) ? finish(d, policy) : runPolicies(ctx, route, env, input, i + 1, finish),
+      );
+    }
+    if (usable(ctx, env, policy, result)) return finish(result, policy);
+  }
+  return finish(undefined, undefined);
+}
+
+/** A decision for a tier the router has; a policy naming another one is reported, and the next one decides. */
+function usable(
+  ctx: RequestContext,
+  env: DecideEnv,
+  policy: RoutingPolicy,
+  d: PolicyDecision | undefined,
+): d is PolicyDecision {
+  if (d === undefined) return false;
+  if (env.byName.has(d.tier)) return true;
+  ctx.services.events.emit("warning", {
+    requestId: ctx.id,
+    code: "router-unknown-tier",
+    message: `router: policy "${policy.name}" chose "${d.tier}", which is no tier; the next policy decides`,
+  });
+  return false;
+}
+
+function narrow(
+  ctx: RequestContext,
+  env: DecideEnv,
+  allowed: CheckedTier[],
+  fallback: CheckedTier,
+): readonly CheckedTier[] {
+  if (!env.routeDown) return defaultRouteDown(ctx, allowed, fallback);
+  const names = new Set(env.routeDown(ctx, allowed, fallback).map((t) => t.name));
+  const kept = allowed.filter((t) => names.has(t.name));
+  return kept.length ? kept : allowed;
+}

@@ -1,0 +1,222 @@
+import { createHash } from "node:crypto";
+import type { RequestContext } from "../../../core/context.js";
+import type { Embedder } from "../../../embeddings/embedder.js";
+import { fromBase64 } from "./base64.js";
+import { LexicalFeaturizer, type LexicalFeaturizerJson, type SparseVector } from "./featurizer.js";
+import { DenseIndex, type NeighbourIndex, SparseIndex, type SparseRows } from "./search.js";
+
+/** What a model predicts for one prompt. */
+export interface KnnPrediction {
+  /** The estimated probability that each model is good enough, aligned with `KnnModel.models`. */
+  goodEnough: number[];
+  /** Neighbours found (0: the prompt shares nothing with the examples; `goodEnough` is then the base rate). */
+  neighbours: number;
+  /** Similarity of the nearest neighbour, 0 when none. */
+  nearest: number;
+  /** Expected output tokens, from the neighbours. */
+  outputTokens: number;
+  /** The prompt's cost units, relative to the median training prompt's (1: a typical prompt). */
+  relativeCost: number;
+}
+
+/** A saved kNN model: JSON with base64 typed arrays. */
+export interface KnnModelJson {
+  format: "frugal-knn";
+  version: 1;
+  models: string[];
+  examples: number;
+  featurizer: LexicalFeaturizerJson | { kind: "embedder"; name: string; dimensions: number };
+  vectors:
+    | { encoding: "sparse-f32"; offsets: string; indices: string; values: string }
+    | { encoding: "dense-f32"; data: string };
+  /** Uint32 per example: bit `j` set when `models[j]` was good enough. */
+  labels: string;
+  /** Float32 per example: output tokens (the training median where unknown). */
+  outputTokens: string;
+  /** Float32 per example: cost units (input characters / 4 + outputWeight x output tokens). */
+  units: string;
+  outputWeight: number;
+  /** Words a query is searched by (0: all). */
+  queryFeatures: number;
+  /** Examples kept per word in the search index (0: all). */
+  maxPostings: number;
+  /** The median example's cost units: a prompt's relative cost is its units over these. */
+  referenceUnits: number;
+  /** Uint32 per example: a hash of each training prompt, so an evaluation can leave them out. */
+  fingerprints: string;
+  trainedAt: string;
+  /** Free-form facts for whoever reads the file (data, split). */
+  meta?: Record<string, unknown>;
+}
+
+/** Largest k a prediction may ask for. */
+export const MAX_K = 256;
+
+/**
+ * A trained k-nearest-neighbour router model: labelled prompt vectors and
+ * what was good enough for each. Make one with {@link trainKnn}, save it
+ * with `JSON.stringify(model)`, load it with {@link KnnModel.fromJSON}.
+ */
+export class KnnModel {
+  readonly #index: NeighbourIndex;
+  readonly #labels: Uint32Array;
+  readonly #outputs: Float32Array;
+  readonly #baseRates: number[];
+
+  private constructor(
+    readonly models: readonly string[],
+    readonly featurizer: LexicalFeaturizer | undefined,
+    readonly embedder: Embedder | undefined,
+    private readonly json: Omit<KnnModelJson, "featurizer">,
+    index: NeighbourIndex,
+  ) {
+    this.#index = index;
+    this.#labels = new Uint32Array(fromBase64(json.labels));
+    this.#outputs = new Float32Array(fromBase64(json.outputTokens));
+    this.#baseRates = models.map((_, j) => {
+      let good = 0;
+      for (const bits of this.#labels) good += (bits >>> j) & 1;
+      return this.#labels.length ? good / this.#labels.length : 1;
+    });
+  }
+
+  /** Training examples. */
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /** Share of the training examples where each model was good enough, aligned with `models`. */
+  get baseRates(): readonly number[] {
+    return this.#baseRates;
+  }
+
+  /** The hashes of the training prompts (see {@link promptFingerprint}). */
+  fingerprints(): Set<number> {
+    return new Set(new Uint32Array(fromBase64(this.json.fingerprints)));
+  }
+
+  get meta(): Readonly<Record<string, unknown>> {
+    return this.json.meta ?? {};
+  }
+
+  /**
+   * Loads a saved model. A model trained with an embedder needs the same
+   * embedder (same name and dimensions) to embed new prompts.
+   */
+  static fromJSON(input: KnnModelJson | string, options: { embedder?: Embedder } = {}): KnnModel {
+    const json = typeof input === "string" ? (JSON.parse(input) as KnnModelJson) : input;
+    if (json?.format !== "frugal-knn" || json.version !== 1) {
+      throw new Error('not a kNN router model (expected format "frugal-knn", version 1)');
+    }
+    const { featurizer: f, ...rest } = json;
+    if (f.kind === "lexical") {
+      const featurizer = LexicalFeaturizer.fromJSON(f);
+      const v = json.vectors;
+      if (v.encoding !== "sparse-f32") throw new Error("a lexical model stores sparse vectors");
+      const rows: SparseRows = {
+        offsets: new Uint32Array(fromBase64(v.offsets)),
+        indices: new Uint32Array(fromBase64(v.indices)),
+        values: new Float32Array(fromBase64(v.values)),
+      };
+      return new KnnModel(
+        json.models,
+        featurizer,
+        undefined,
+        rest,
+        new SparseIndex(rows, featurizer.dimensions, MAX_K, json.maxPostings),
+      );
+    }
+    const embedder = options.embedder;
+    if (!embedder || embedder.name !== f.name || embedder.dimensions !== f.dimensions) {
+      throw new Error(
+        `this model was trained with the embedder "${f.name}" (${f.dimensions} dimensions): pass that embedder to load it`,
+      );
+    }
+    if (json.vectors.encoding !== "dense-f32") throw new Error("an embedder model stores dense vectors");
+    const rows = new Float32Array(fromBase64(json.vectors.data));
+    return new KnnModel(json.models, undefined, embedder, rest, new DenseIndex(rows, f.dimensions, MAX_K));
+  }
+
+  toJSON(): KnnModelJson {
+    const featurizer: KnnModelJson["featurizer"] = this.featurizer
+      ? this.featurizer.toJSON()
+      : { kind: "embedder", name: this.embedder!.name, dimensions: this.embedder!.dimensions };
+    return { ...this.json, featurizer };
+  }
+
+  /**
+   * The query vector of a prompt. Synchronous with the built-in featurizer
+   * (`lexical`); with an embedder, call {@link KnnModel.embed}.
+   */
+  featurize(text: string): SparseVector {
+    if (!this.featurizer) throw new Error("this model uses an embedder: call embed()");
+    return this.featurizer.featurize(text, this.json.queryFeatures || Number.POSITIVE_INFINITY);
+  }
+
+  /** The query vector of a prompt, through the model's embedder (recorded on `ctx` when it calls a provider). */
+  async embed(text: string, ctx?: RequestContext): Promise<SparseVector | Float32Array> {
+    if (this.featurizer) return this.featurize(text);
+    const [vector] = await this.embedder!.embed([text], ctx);
+    return vector!;
+  }
+
+  /**
+   * Predicts, from the `k` nearest training prompts, how likely each model
+   * is to be good enough (similarity-weighted shares), and the prompt's
+   * relative cost. `textLength` is the prompt's length in characters.
+   */
+  predict(query: SparseVector | Float32Array, textLength: number, k: number): KnnPrediction {
+    const found = this.#index.search(query, Math.min(Math.max(1, k), MAX_K));
+    const m = this.models.length;
+    const good = new Array<number>(m).fill(0);
+    let total = 0;
+    let outputs = 0;
+    for (let i = 0; i < found.count; i++) {
+      const w = found.similarities[i]!;
+      const id = found.ids[i]!;
+      const bits = this.#labels[id]!;
+      for (let j = 0; j < m; j++) if ((bits >>> j) & 1) good[j]! += w;
+      outputs += w * this.#outputs[id]!;
+      total += w;
+    }
+    const outputTokens = total > 0 ? outputs / total : this.#medianOutput();
+    const units = textLength / 4 + this.json.outputWeight * outputTokens;
+    return {
+      goodEnough: total > 0 ? good.map((g) => g / total) : [...this.#baseRates],
+      neighbours: found.count,
+      nearest: found.count > 0 ? found.similarities[0]! : 0,
+      outputTokens,
+      relativeCost: this.json.referenceUnits > 0 ? units / this.json.referenceUnits : 1,
+    };
+  }
+
+  #median: number | undefined;
+  #medianOutput(): number {
+    this.#median ??= median(this.#outputs);
+    return this.#median;
+  }
+}
+
+/**
+ * A probability of "good enough" made cost-aware: `1 - (1 - p) /
+ * relativeCost^costWeight`. Sending a prompt twice as costly as the median
+ * to the costlier model must promise twice the gain, so a long prompt goes
+ * up only when its neighbours say it matters much, and a short one goes up
+ * on a smaller doubt. `costWeight` 0 leaves `p` as is.
+ */
+export function costAware(p: number, relativeCost: number, costWeight: number): number {
+  if (costWeight === 0 || !(relativeCost > 0)) return p;
+  return 1 - (1 - p) / relativeCost ** costWeight;
+}
+
+/** A 32-bit hash of a prompt (whitespace-trimmed), to recognise training prompts. */
+export function promptFingerprint(prompt: string): number {
+  return createHash("sha1").update(prompt.trim()).digest().readUInt32LE(0);
+}
+
+/** The middle value (the upper one of an even count); 0 for none. */
+export function median(values: Float32Array): number {
+  if (values.length === 0) return 0;
+  const sorted = Float32Array.from(values).sort();
+  return sorted[sorted.length >> 1]!;
+}
