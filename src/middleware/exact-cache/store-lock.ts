@@ -1,3 +1,4 @@
+import { cacheErrorReporter } from "../../caching/error-reporter.js";
 import type { RequestContext } from "../../core/context.js";
 import { AbortedError } from "../../core/errors.js";
 import type { KeyValueStore } from "../../storage/kv.js";
@@ -97,39 +98,14 @@ export class GuardedStore {
   }
 }
 
-/** The host's onError, or a warning through the client's logger, throttled per operation. */
+/** The host's onError, or a throttled warning through the client's logger. */
 export function reporter(
   onError: ((error: unknown, info: StoreErrorInfo) => void) | undefined,
 ): StoreErrorHandler {
-  if (onError) {
-    return (error, info) => {
-      try {
-        onError(error, info);
-      } catch {
-        // A failing handler must not fail the LLM call either.
-      }
-    };
-  }
-  const lastWarned = new Map<string, number>();
-  const suppressed = new Map<string, number>();
-  return (error, info, ctx) => {
-    const now = performance.now();
-    const last = lastWarned.get(info.operation);
-    if (last !== undefined && now - last < 10_000) {
-      suppressed.set(info.operation, (suppressed.get(info.operation) ?? 0) + 1);
-      return;
-    }
-    lastWarned.set(info.operation, now);
-    ctx.services.log.warn(
-      `exactCache: the store failed to ${info.operation}; the call goes on without the cache`,
-      {
-        requestId: ctx.id,
-        error,
-        suppressedSinceLastWarning: suppressed.get(info.operation) ?? 0,
-      },
-    );
-    suppressed.set(info.operation, 0);
-  };
+  return cacheErrorReporter(
+    onError,
+    (info) => `exactCache: the store failed to ${info.operation}; the call goes on without the cache`,
+  );
 }
 
 /** Waits `ms`, or rejects with an `AbortedError` as soon as the caller's signal fires. */
