@@ -9,3 +9,4 @@ export type {
   FakeUsage,
   RecordedRequest,
 } from "./fake-server.js";
+export { useFakes } from "./lifecycle.js";

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { useFakes } from "../../../test/fakes/index.js";
 import { AbortedError, ConfigError } from "../../core/errors.js";
 import type { Middleware } from "../../core/middleware.js";
 import type { ChatRequestInput } from "../../core/request.js";
@@ -17,20 +17,7 @@ import {
   judge,
 } from "./index.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
+const fakes = useFakes();
 
 const MINI_REF = "openai:gpt-4o-mini";
 const HAIKU_REF = "anthropic:claude-haiku-4-5";
@@ -45,7 +32,7 @@ const usd = (p: { input: number; output: number }, input: number, output: number
 
 function setup(options: Partial<CascadeOptions> = {}, before: Middleware[] = []) {
   const escalations: CascadeEscalation[] = [];
-  const client = testClient({ openai: fo, anthropic: fa }, [
+  const client = testClient({ openai: fakes().openai, anthropic: fakes().anthropic }, [
     ...before,
     cascade({ models: MODELS, ...options }),
   ]);
@@ -57,13 +44,13 @@ const ask = (extra: Partial<ChatRequestInput> = {}): ChatRequestInput => ({
   messages: [{ role: "user", content: "What is the capital of France?" }],
   ...extra,
 });
-const anthropicModels = () => fa.requests.map((r) => r.body.model);
+const anthropicModels = () => fakes().anthropic.requests.map((r) => r.body.model);
 
 describe("cascade: escalates when an answer is rejected", () => {
   it("on a refusal (OpenAI's refusal field), and stops at the first accepted answer", async () => {
     const { llm, escalations } = setup();
-    fo.enqueue({ kind: "refusal", text: "I can't help with that." });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "refusal", text: "I can't help with that." });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris.");
     expect([res.provider, res.model]).toEqual(["anthropic", "claude-haiku-4-5"]);
@@ -90,8 +77,8 @@ describe("cascade: escalates when an answer is rejected", () => {
 
   it("on a refusal in plain text and an Anthropic refusal", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "text", text: "I'm sorry, but I cannot assist with that request." });
-    fa.enqueue({ kind: "refusal", text: "No." }, { kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "text", text: "I'm sorry, but I cannot assist with that request." });
+    fakes().anthropic.enqueue({ kind: "refusal", text: "No." }, { kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris.");
     expect(res.meta.state.cascade?.steps.map((s) => s.reasons[0])).toEqual([
@@ -103,8 +90,8 @@ describe("cascade: escalates when an answer is rejected", () => {
 
   it("on an empty answer", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "text", text: "  " });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "text", text: "  " });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris.");
     expect(res.meta.state.cascade?.steps[0]?.reasons).toEqual(["non-empty: the answer is empty"]);
@@ -112,8 +99,8 @@ describe("cascade: escalates when an answer is rejected", () => {
 
   it("on invalid JSON when the request asks for JSON", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "text", text: '{"city": "Paris"' });
-    fa.enqueue({ kind: "text", text: '{"city": "Paris"}' });
+    fakes().openai.enqueue({ kind: "text", text: '{"city": "Paris"' });
+    fakes().anthropic.enqueue({ kind: "text", text: '{"city": "Paris"}' });
     const res = await llm.chat(ask({ responseFormat: { type: "json" } }));
     expect(JSON.parse(res.text)).toEqual({ city: "Paris" });
     expect(res.meta.state.cascade?.steps[0]?.reasons[0]).toMatch(/^json-matches: the answer is not JSON/);
@@ -121,17 +108,17 @@ describe("cascade: escalates when an answer is rejected", () => {
 
   it("never checks the text of a request that does not ask for JSON", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "text", text: '{"city": "Paris"' });
+    fakes().openai.enqueue({ kind: "text", text: '{"city": "Paris"' });
     const res = await llm.chat(ask());
     expect(res.text).toBe('{"city": "Paris"');
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
   });
 
   it("on JSON that does not match the zod schema, naming the field", async () => {
     const schema = z.object({ city: z.string(), country: z.string() });
     const { llm } = setup({ validators: [...defaultValidators().slice(0, 2), jsonMatches(schema)] });
-    fo.enqueue({ kind: "text", text: '{"city": "Paris"}' });
-    fa.enqueue({ kind: "text", text: '{"city": "Paris", "country": "France"}' });
+    fakes().openai.enqueue({ kind: "text", text: '{"city": "Paris"}' });
+    fakes().anthropic.enqueue({ kind: "text", text: '{"city": "Paris", "country": "France"}' });
     const res = await llm.chat(
       ask({ responseFormat: { type: "json-schema", name: "place", schema: { type: "object" } } }),
     );
@@ -146,8 +133,8 @@ describe("cascade: escalates when an answer is rejected", () => {
         hostCheck((c) => c.text.includes("€") || "prices must be in euros", { name: "euro" }),
       ],
     });
-    fo.enqueue({ kind: "text", text: "It costs $5." });
-    fa.enqueue({ kind: "text", text: "It costs 5 €." });
+    fakes().openai.enqueue({ kind: "text", text: "It costs $5." });
+    fakes().anthropic.enqueue({ kind: "text", text: "It costs 5 €." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("It costs 5 €.");
     expect(res.meta.state.cascade?.steps[0]?.reasons).toEqual(["euro: prices must be in euros"]);
@@ -155,8 +142,8 @@ describe("cascade: escalates when an answer is rejected", () => {
 
   it("on a provider error: the failed call is an attempt, and the next model answers", async () => {
     const { llm, records, escalations } = setup();
-    fo.enqueue({ kind: "error", status: 500 });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris.");
     expect(records[0]!.attempts.map((a) => [a.purpose, a.status, a.error?.status])).toEqual([
@@ -183,16 +170,16 @@ describe("cascade: a judge on a cheap model", () => {
 
   it("escalates on a failing score; every judge call is a priced side call in the record (A7)", async () => {
     const { llm, records } = withJudge();
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "text", text: "Lyon.", usage: { input: 100, output: 10 } },
       { kind: "text", text: "3", usage: { input: 60, output: 1 } },
       { kind: "text", text: "9", usage: { input: 60, output: 1 } },
     );
-    fa.enqueue({ kind: "text", text: "Paris.", usage: { input: 100, output: 20 } });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris.", usage: { input: 100, output: 20 } });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris.");
     expect(anthropicModels()).toEqual(["claude-haiku-4-5"]);
-    const judged = fo.requests[1]!.body;
+    const judged = fakes().openai.requests[1]!.body;
     expect(judged.model).toBe("gpt-4o-mini");
     expect(JSON.stringify(judged.messages)).toContain("The answer is factually correct.");
     expect(JSON.stringify(judged.messages)).toContain("Lyon.");
@@ -219,12 +206,12 @@ describe("cascade: a judge on a cheap model", () => {
 
   it("rejects when the judge gives no score, or its call fails", async () => {
     const { llm, warnings } = withJudge();
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "text", text: "Lyon." },
       { kind: "text", text: "It is fine." },
       { kind: "error", status: 500 },
     );
-    fa.enqueue({ kind: "text", text: "Lyon?" }, { kind: "text", text: "Paris." });
+    fakes().anthropic.enqueue({ kind: "text", text: "Lyon?" }, { kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris."); // the last model is served unchecked
     const steps = res.meta.state.cascade!.steps;
@@ -236,17 +223,17 @@ describe("cascade: a judge on a cheap model", () => {
 
   it("accepts at the threshold", async () => {
     const { llm } = withJudge(5);
-    fo.enqueue({ kind: "text", text: "Paris." }, { kind: "text", text: "5" });
+    fakes().openai.enqueue({ kind: "text", text: "Paris." }, { kind: "text", text: "5" });
     expect((await llm.chat(ask())).text).toBe("Paris.");
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
   });
 });
 
 describe("cascade: the cost record (A7)", () => {
   it("every step is an attempt priced at its own model; retryCostUsd is the rejected steps", async () => {
     const { llm, records } = setup();
-    fo.enqueue({ kind: "text", text: "", usage: { input: 100, output: 1 } });
-    fa.enqueue(
+    fakes().openai.enqueue({ kind: "text", text: "", usage: { input: 100, output: 1 } });
+    fakes().anthropic.enqueue(
       { kind: "text", text: "I am unable to answer that.", usage: { input: 100, output: 10 } },
       { kind: "text", text: "Paris.", usage: { input: 100, output: 20 } },
     );
@@ -270,8 +257,8 @@ describe("cascade: the cost record (A7)", () => {
   it("an answer accepted at once: one primary attempt, no retry cost, the route recorded", async () => {
     const { llm, records, escalations } = setup();
     const res = await llm.chat(ask());
-    expect(fo.requests).toHaveLength(1);
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().openai.requests).toHaveLength(1);
+    expect(fakes().anthropic.requests).toHaveLength(0);
     expect(escalations).toEqual([]);
     expect(records[0]!.attempts.map((a) => a.purpose)).toEqual(["primary"]);
     expect(records[0]!.retryCostUsd).toBe(0);
@@ -288,10 +275,10 @@ describe("cascade: the cost record (A7)", () => {
       },
     };
     const { llm, records } = setup({}, [router]);
-    fa.enqueue({ kind: "refusal", text: "No." }, { kind: "text", text: "Paris." });
+    fakes().anthropic.enqueue({ kind: "refusal", text: "No." }, { kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.model).toBe("claude-sonnet-4-5");
-    expect(fo.requests).toHaveLength(0); // never cheaper than the router's choice
+    expect(fakes().openai.requests).toHaveLength(0); // never cheaper than the router's choice
     expect(records[0]!.route).toEqual({ model: HAIKU_REF, tier: "strong", reason: "long question" });
     expect(res.meta.state.cascade?.steps.map((s) => s.model)).toEqual([HAIKU_REF, SONNET_REF]);
   });
@@ -300,8 +287,8 @@ describe("cascade: the cost record (A7)", () => {
 describe("cascade: the last model", () => {
   it("is served unchecked, even a refusal, by default", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "refusal", text: "No." });
-    fa.enqueue({ kind: "refusal", text: "No." }, { kind: "refusal", text: "Still no." });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
+    fakes().anthropic.enqueue({ kind: "refusal", text: "No." }, { kind: "refusal", text: "Still no." });
     const res = await llm.chat(ask());
     expect(res.model).toBe("claude-sonnet-4-5");
     expect(res.finishReason).toBe("refusal");
@@ -315,8 +302,8 @@ describe("cascade: the last model", () => {
 
   it("with requireValid, a rejection of every answer throws CascadeRejectedError with every attempt billed", async () => {
     const { llm, records } = setup({ requireValid: true });
-    fo.enqueue({ kind: "refusal", text: "No." });
-    fa.enqueue({ kind: "refusal", text: "No." }, { kind: "text", text: "I must decline." });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
+    fakes().anthropic.enqueue({ kind: "refusal", text: "No." }, { kind: "text", text: "I must decline." });
     const error = await llm.chat(ask()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CascadeRejectedError);
     const rejected = error as CascadeRejectedError;
@@ -335,8 +322,8 @@ describe("cascade: the last model", () => {
 
   it("a failed call of the last model is the request's error", async () => {
     const { llm } = setup({ models: [MINI_REF, HAIKU_REF] });
-    fo.enqueue({ kind: "refusal", text: "No." });
-    fa.enqueue({ kind: "error", status: 529 });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
+    fakes().anthropic.enqueue({ kind: "error", status: 529 });
     await expect(llm.chat(ask())).rejects.toMatchObject({ name: "OverloadedError", status: 529 });
   });
 });
@@ -344,32 +331,32 @@ describe("cascade: the last model", () => {
 describe("cascade: which requests it acts on", () => {
   it("a request for one of the models starts there; a bare name is resolved", async () => {
     const { llm } = setup();
-    fa.enqueue({ kind: "refusal", text: "No." });
+    fakes().anthropic.enqueue({ kind: "refusal", text: "No." });
     const res = await llm.chat(ask({ model: HAIKU_REF }));
     expect(res.model).toBe("claude-sonnet-4-5");
-    expect(fo.requests).toHaveLength(0);
+    expect(fakes().openai.requests).toHaveLength(0);
 
-    fo.enqueue({ kind: "refusal", text: "No." });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
     const bare = await llm.chat(ask({ model: "gpt-4o-mini" }));
     expect(bare.model).toBe("claude-haiku-4-5");
   });
 
   it("leaves a request for another model untouched", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "refusal", text: "No." });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
     const res = await llm.chat(ask({ model: "openai:gpt-4o" }));
     expect(res.refusal).toBe("No.");
     expect(res.meta.state.cascade).toBeUndefined();
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
   });
 
   it("with onlyWhenAuto, acts on 'auto' only", async () => {
     const { llm } = setup({ onlyWhenAuto: true });
-    fo.enqueue({ kind: "refusal", text: "No." });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
     const named = await llm.chat(ask({ model: MINI_REF }));
     expect(named.refusal).toBe("No.");
     expect(named.meta.state.cascade).toBeUndefined();
-    fo.enqueue({ kind: "refusal", text: "No." });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
     expect((await llm.chat(ask())).provider).toBe("anthropic");
   });
 
@@ -382,17 +369,17 @@ describe("cascade: which requests it acts on", () => {
             ? []
             : MODELS,
     });
-    fa.enqueue({ kind: "text", text: "fn()" });
+    fakes().anthropic.enqueue({ kind: "text", text: "fn()" });
     const code = await llm.chat(ask({ metadata: { task: "code" } }));
     expect(code.model).toBe("claude-haiku-4-5");
-    expect(fo.requests).toHaveLength(0);
+    expect(fakes().openai.requests).toHaveLength(0);
     const other = await llm.chat(ask({ model: MINI_REF, metadata: { task: "faq" } }));
     expect(other.meta.state.cascade).toBeUndefined();
   });
 
   it("a model the client cannot call is skipped with a warning, not a failure", async () => {
     const { llm, warnings, records } = setup({ models: ["mistral:small", HAIKU_REF] });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris.");
     expect(res.meta.state.cascade?.steps[0]).toMatchObject({ error: { name: "InvalidRequestError" } });
@@ -402,11 +389,11 @@ describe("cascade: which requests it acts on", () => {
 
   it("a caller's abort is not escalated", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "hang" });
+    fakes().openai.enqueue({ kind: "hang" });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 20);
     await expect(llm.chat(ask(), { signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
   });
 });
 

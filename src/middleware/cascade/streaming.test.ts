@@ -1,32 +1,21 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { describe, expect, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import type { StreamEvent } from "../../core/completion.js";
 import { AbortedError } from "../../core/errors.js";
 import type { ChatRequestInput } from "../../core/request.js";
 import { readStream, testClient } from "../exact-cache/test-client.js";
 import { type CascadeEscalation, type CascadeOptions, CascadeRejectedError, cascade } from "./index.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
+const fakes = useFakes();
 
 const MODELS = ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"];
 const REFUSAL = "I'm sorry, but I can't help with that.";
 
 function setup(options: Partial<CascadeOptions> = {}) {
   const escalations: CascadeEscalation[] = [];
-  const client = testClient({ openai: fo, anthropic: fa }, [cascade({ models: MODELS, ...options })]);
+  const client = testClient({ openai: fakes().openai, anthropic: fakes().anthropic }, [
+    cascade({ models: MODELS, ...options }),
+  ]);
   client.llm.on("escalation", (e) => escalations.push(e));
   return { ...client, escalations };
 }
@@ -42,8 +31,8 @@ const text = (events: StreamEvent[]) =>
 describe("cascade, buffered streams (the default)", () => {
   it("the caller sees only the accepted answer's own events", async () => {
     const { llm, records, escalations } = setup();
-    fo.enqueue({ kind: "text", text: REFUSAL });
-    fa.enqueue({ kind: "text", text: "The capital is Paris." });
+    fakes().openai.enqueue({ kind: "text", text: REFUSAL });
+    fakes().anthropic.enqueue({ kind: "text", text: "The capital is Paris." });
     const { events, completion } = await readStream(llm.stream(ask()));
     expect(events[0]).toMatchObject({ type: "start", provider: "anthropic", model: "claude-haiku-4-5" });
     expect(types(events).filter((t) => t === "start" || t === "finish")).toEqual(["start", "finish"]);
@@ -51,7 +40,7 @@ describe("cascade, buffered streams (the default)", () => {
     expect(text(events)).toBe("The capital is Paris.");
     expect(completion.text).toBe("The capital is Paris.");
     expect(escalations[0]?.retracted).toBe(false);
-    expect(fo.requests[0]!.body.stream).toBe(true); // each step streams, as the caller asked
+    expect(fakes().openai.requests[0]!.body.stream).toBe(true); // each step streams, as the caller asked
     const r = records[0]!;
     expect(r.streamed).toBe(true);
     expect(r.attempts.map((a) => [a.purpose, a.status])).toEqual([
@@ -64,8 +53,8 @@ describe("cascade, buffered streams (the default)", () => {
 
   it("a cheap stream cut midway escalates: its partial usage is charged, and nothing of it reached the caller (R3)", async () => {
     const { llm, records } = setup();
-    fo.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "Paris is the capital" });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "Paris is the capital" });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const { events, completion } = await readStream(llm.stream(ask()));
     expect(text(events)).toBe("Paris.");
     expect(completion.provider).toBe("anthropic");
@@ -77,8 +66,8 @@ describe("cascade, buffered streams (the default)", () => {
 
   it("the last model streams live: its first deltas arrive while it is still answering", async () => {
     const { llm } = setup({ models: MODELS.slice(0, 2) });
-    fo.enqueue({ kind: "refusal", text: "No." });
-    fa.enqueue({ kind: "stall", afterDeltas: 2, text: "Paris is the capital of France." });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
+    fakes().anthropic.enqueue({ kind: "stall", afterDeltas: 2, text: "Paris is the capital of France." });
     const stream = llm.stream(ask());
     const seen: StreamEvent[] = [];
     for await (const event of stream) {
@@ -91,7 +80,7 @@ describe("cascade, buffered streams (the default)", () => {
 
   it("a reader that stops early settles the completion as aborted", async () => {
     const { llm } = setup();
-    fo.enqueue({ kind: "text", text: "Paris is the capital." });
+    fakes().openai.enqueue({ kind: "text", text: "Paris is the capital." });
     const stream = llm.stream(ask());
     for await (const event of stream) if (event.type === "text-delta") break;
     await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
@@ -99,8 +88,8 @@ describe("cascade, buffered streams (the default)", () => {
 
   it("with requireValid, the last model is buffered and checked too", async () => {
     const { llm } = setup({ models: MODELS.slice(0, 2), requireValid: true });
-    fo.enqueue({ kind: "refusal", text: "No." });
-    fa.enqueue({ kind: "text", text: REFUSAL });
+    fakes().openai.enqueue({ kind: "refusal", text: "No." });
+    fakes().anthropic.enqueue({ kind: "text", text: REFUSAL });
     const stream = llm.stream(ask());
     const seen: StreamEvent[] = [];
     await expect(
@@ -115,17 +104,17 @@ describe("cascade, buffered streams (the default)", () => {
 describe("cascade, optimistic streams", () => {
   it("an accepted first answer streams exactly as without the cascade", async () => {
     const { llm } = setup({ streaming: "optimistic" });
-    fo.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "text", text: "Paris." });
     const { events, completion } = await readStream(llm.stream(ask()));
     expect(types(events)).toEqual(["start", "text-delta", "finish"]);
     expect(completion.text).toBe("Paris.");
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
   });
 
   it("a rejected answer is retracted by the next answer's start; only the served answer finishes", async () => {
     const { llm, records, escalations } = setup({ streaming: "optimistic" });
-    fo.enqueue({ kind: "text", text: REFUSAL });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "text", text: REFUSAL });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const { events, completion } = await readStream(llm.stream(ask()));
     const starts = events.flatMap((e, i) => (e.type === "start" ? [i] : []));
     expect(starts).toHaveLength(2);
@@ -141,8 +130,8 @@ describe("cascade, optimistic streams", () => {
 
   it("a stream cut midway is retracted the same way", async () => {
     const { llm } = setup({ streaming: "optimistic" });
-    fo.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "Paris is the capital" });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "Paris is the capital" });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const { events, completion } = await readStream(llm.stream(ask()));
     expect(types(events).filter((t) => t === "start")).toHaveLength(2);
     expect(completion.text).toBe("Paris.");
@@ -150,21 +139,21 @@ describe("cascade, optimistic streams", () => {
 
   it("a reader that stops early settles the completion as aborted and asks no further model", async () => {
     const { llm, records } = setup({ streaming: "optimistic" });
-    fo.enqueue({ kind: "text", text: REFUSAL });
+    fakes().openai.enqueue({ kind: "text", text: REFUSAL });
     const stream = llm.stream(ask());
     for await (const event of stream) if (event.type === "text-delta") break;
     const error = await stream.completion.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AbortedError);
     expect((error as AbortedError).attempts).toHaveLength(1);
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
     expect(records[0]).toMatchObject({ status: "error", error: { name: "AbortedError" } });
     expect(records[0]!.attempts).toHaveLength(1);
   });
 
   it("with requireValid, a rejection of every answer fails the stream after what was shown", async () => {
     const { llm } = setup({ models: MODELS.slice(0, 2), streaming: "optimistic", requireValid: true });
-    fo.enqueue({ kind: "text", text: REFUSAL });
-    fa.enqueue({ kind: "text", text: REFUSAL });
+    fakes().openai.enqueue({ kind: "text", text: REFUSAL });
+    fakes().anthropic.enqueue({ kind: "text", text: REFUSAL });
     const stream = llm.stream(ask());
     const seen: StreamEvent[] = [];
     await expect(
@@ -179,8 +168,8 @@ describe("cascade, optimistic streams", () => {
 
   it("a non-streamed request is buffered as usual", async () => {
     const { llm } = setup({ streaming: "optimistic" });
-    fo.enqueue({ kind: "text", text: REFUSAL });
-    fa.enqueue({ kind: "text", text: "Paris." });
+    fakes().openai.enqueue({ kind: "text", text: REFUSAL });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     expect((await llm.chat(ask())).text).toBe("Paris.");
   });
 });

@@ -1,12 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  type FakeServer,
-  type FakeUsage,
-  startFakeAnthropic,
-  startFakeOpenAI,
-} from "../../../test/fakes/index.js";
+import { describe, expect, it } from "vitest";
+import { type FakeUsage, useFakes } from "../../../test/fakes/index.js";
 import { createClient } from "../../client.js";
 import type { CostRecord } from "../../core/cost-record.js";
 import type { Middleware } from "../../core/middleware.js";
@@ -16,20 +11,7 @@ import { openai } from "../../providers/openai/index.js";
 import { memoryLedger } from "../../storage/memory/ledger.js";
 import { costTracker } from "./index.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
+const fakes = useFakes();
 
 const KEY = "sk-proj-CANARYcosttracker0123456789";
 function setup(middleware: Middleware[] = [], options: Parameters<typeof costTracker>[0] = {}) {
@@ -37,8 +19,8 @@ function setup(middleware: Middleware[] = [], options: Parameters<typeof costTra
   const tracker = costTracker({ onRecord: (r) => records.push(r), ...options });
   const llm = createClient({
     providers: {
-      openai: openai(new OpenAI({ apiKey: KEY, baseURL: fo.baseURL, maxRetries: 0 })),
-      anthropic: anthropic(new Anthropic({ apiKey: KEY, baseURL: fa.baseURL, maxRetries: 0 })),
+      openai: openai(new OpenAI({ apiKey: KEY, baseURL: fakes().openai.baseURL, maxRetries: 0 })),
+      anthropic: anthropic(new Anthropic({ apiKey: KEY, baseURL: fakes().anthropic.baseURL, maxRetries: 0 })),
     },
     middleware: [tracker, ...middleware],
   });
@@ -65,7 +47,7 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
   ])("OpenAI with cached input and reasoning tokens, %s (A2, A4)", async (_label, stream) => {
     const { llm, records } = setup();
     const usage: FakeUsage = { input: 1000, cacheRead: 3000, output: 500, reasoning: 400 };
-    fo.enqueue({ kind: "text", text: "answer", usage });
+    fakes().openai.enqueue({ kind: "text", text: "answer", usage });
     const res = stream
       ? await streamed(llm, ask("openai:gpt-4o-mini"))
       : await llm.chat(ask("openai:gpt-4o-mini"));
@@ -103,7 +85,7 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
     ["streamed", true],
   ])("Anthropic cache reads and 5m / 1h writes at their own rates, %s (A2, A3)", async (_label, stream) => {
     const { llm, records } = setup();
-    fa.enqueue({
+    fakes().anthropic.enqueue({
       kind: "text",
       text: "ok",
       usage: { input: 100, cacheRead: 500, cacheWrite5m: 1000, cacheWrite1h: 2000, output: 50 },
@@ -130,7 +112,7 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
 
   it("records a tool call's tokens like any answer", async () => {
     const { llm, records } = setup();
-    fo.enqueue({
+    fakes().openai.enqueue({
       kind: "tool-calls",
       calls: [{ name: "get_weather", arguments: { city: "Paris" } }],
       usage: { input: 80, output: 20 },
@@ -141,7 +123,7 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
 
   it("charges a stream cut before its usage an estimate flagged as such, never $0 or NaN (A1)", async () => {
     const { llm, records } = setup();
-    fo.enqueue({ kind: "truncated-stream", afterDeltas: 3, text: "one two three four five" });
+    fakes().openai.enqueue({ kind: "truncated-stream", afterDeltas: 3, text: "one two three four five" });
     await expect(streamed(llm, ask("openai:gpt-4o-mini"))).rejects.toThrow(/cut short/);
     const r = records[0]!;
     expect(r.status).toBe("error");
@@ -156,7 +138,7 @@ describe("costTracker: one record per request, priced to the micro-dollar", () =
   it("charges an Anthropic stream cut mid-answer the input it reported at the start (A1)", async () => {
     const { llm, records } = setup();
     const complete = await llm.chat(ask("anthropic:claude-haiku-4-5")); // what the provider counts for this prompt
-    fa.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "one two three four" });
+    fakes().anthropic.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "one two three four" });
     await expect(streamed(llm, ask("anthropic:claude-haiku-4-5"))).rejects.toThrow();
     const cut = records[1]!;
     expect(cut.usage).toMatchObject({ inputTokens: complete.usage.inputTokens, estimated: true });
@@ -194,11 +176,11 @@ describe("costTracker: every attempt is in the record, priced at its own model (
       },
     };
     const { llm, records } = setup([cascade]);
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "text", text: "meh", usage: { input: 100, output: 10 } },
       { kind: "text", text: "no", usage: { input: 50, output: 1 } },
     );
-    fa.enqueue({ kind: "text", text: "great", usage: { input: 100, output: 20 } });
+    fakes().anthropic.enqueue({ kind: "text", text: "great", usage: { input: 100, output: 20 } });
     const res = await llm.chat(ask("auto"));
     const r = records[0]!;
     expect(res.text).toBe("great");
@@ -227,7 +209,7 @@ describe("costTracker: every attempt is in the record, priced at its own model (
       handle: (ctx, next) => next(ctx).catch(() => next({ ...ctx, purpose: "retry" })),
     };
     const { llm, records } = setup([retry]);
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "error", status: 500 },
       { kind: "text", text: "ok", usage: { input: 10, output: 10 } },
     );
@@ -260,7 +242,7 @@ describe("costTracker: every attempt is in the record, priced at its own model (
 
   it("a request that fails outright is recorded with its error", async () => {
     const { llm, records } = setup();
-    fo.enqueue({ kind: "error", status: 429, retryAfter: 1 });
+    fakes().openai.enqueue({ kind: "error", status: 429, retryAfter: 1 });
     await expect(llm.chat(ask("openai:gpt-4o-mini"))).rejects.toThrow();
     expect(records[0]).toMatchObject({ status: "error", error: { name: "RateLimitError", status: 429 } });
   });
@@ -282,7 +264,7 @@ describe("costTracker: savings, privacy, ledger", () => {
       },
     };
     const { llm, records } = setup([cache]);
-    fo.enqueue({ kind: "text", text: "cached", usage: { input: 1000, output: 100 } });
+    fakes().openai.enqueue({ kind: "text", text: "cached", usage: { input: 1000, output: 100 } });
     await llm.chat(ask("openai:gpt-4o-mini"));
     await llm.chat(ask("openai:gpt-4o-mini"));
     const [miss, hit] = records;
@@ -296,7 +278,7 @@ describe("costTracker: savings, privacy, ledger", () => {
 
   it("prices the counterfactual at a host-chosen baseline model", async () => {
     const { llm, records } = setup([], { baseline: "openai:gpt-4o" });
-    fo.enqueue({ kind: "text", text: "x", usage: { input: 1000, output: 100 } });
+    fakes().openai.enqueue({ kind: "text", text: "x", usage: { input: 1000, output: 100 } });
     await llm.chat(ask("openai:gpt-4o-mini"));
     const r = records[0]!;
     expect(r.baseline?.cost.usd).toBeCloseTo((1000 * 2.5 + 100 * 10) / 1e6, 12);
@@ -313,7 +295,7 @@ describe("costTracker: savings, privacy, ledger", () => {
       system: undefined,
       messages: [{ role: "user", content: "hello" }],
     });
-    fo.enqueue({ kind: "error", status: 401, message: `Incorrect API key provided: ${KEY}` });
+    fakes().openai.enqueue({ kind: "error", status: 401, message: `Incorrect API key provided: ${KEY}` });
     await on.llm.chat(ask("openai:gpt-4o-mini")).catch(() => {});
     expect(JSON.stringify(on.records)).not.toContain("CANARYcosttracker");
   });

@@ -1,8 +1,8 @@
 import OpenAI from "openai";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import { Stream } from "openai/streaming";
-import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import { parseEntry } from "../../caching/entry.js";
 import { wrapOpenAI } from "../../compat/openai/index.js";
 import { StreamAssembler } from "../../core/assemble.js";
@@ -15,25 +15,12 @@ import { memoryKv } from "../../storage/memory/kv.js";
 import { type ExactCacheOptions, exactCache, requestKey } from "./index.js";
 import { ask, readStream, recording, settle, testClient } from "./test-client.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
+const fakes = useFakes();
 
 function setup(options: Partial<ExactCacheOptions> = {}) {
   const store = recording(options.store ?? memoryKv());
   const cache = exactCache({ ...options, store });
-  return { ...testClient({ openai: fo, anthropic: fa }, [cache]), cache, store };
+  return { ...testClient({ openai: fakes().openai, anthropic: fakes().anthropic }, [cache]), cache, store };
 }
 const acme = (content?: string, extra: Partial<ChatRequestInput> = {}) =>
   ask(content, { ...extra, metadata: { tenant: "acme", ...extra.metadata } });
@@ -43,7 +30,7 @@ describe("exactCache: hits", () => {
     const { llm } = setup();
     const first = await llm.chat(acme());
     const second = await llm.chat(acme());
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(second.text).toBe(first.text);
     expect(second.meta.state.cache).toMatchObject({ status: "hit", kind: "exact" });
     expect(second.meta.requestId).not.toBe(first.meta.requestId);
@@ -53,7 +40,7 @@ describe("exactCache: hits", () => {
 
   it("costs $0 in the cost record and records the original cost as saved", async () => {
     const { llm, records } = setup();
-    fo.enqueue({ kind: "text", text: "Paris.", usage: { input: 1200, output: 300 } });
+    fakes().openai.enqueue({ kind: "text", text: "Paris.", usage: { input: 1200, output: 300 } });
     await llm.chat(acme());
     const hit = await llm.chat(acme());
     const [miss, served] = records as [(typeof records)[0], (typeof records)[0]];
@@ -71,7 +58,7 @@ describe("exactCache: hits", () => {
     const { llm } = setup({ store });
     await llm.chat(acme("Hi", { model: "gpt-4o-mini" }));
     await llm.chat(acme("Hi", { model: "openai:gpt-4o-mini" }));
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
   });
 
   it("still hits when only metadata tags, user or priority change", async () => {
@@ -80,7 +67,7 @@ describe("exactCache: hits", () => {
     const hit = await llm.chat(
       acme("Hi", { metadata: { tenant: "acme", tags: ["b", "c"], user: "u2", priority: "deferrable" } }),
     );
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(hit.meta.state.cache?.status).toBe("hit");
   });
 
@@ -110,13 +97,13 @@ describe("exactCache: hits", () => {
 describe("exactCache: tenant scoping and policy versions (C1, S1)", () => {
   it("never serves one tenant's answer to another", async () => {
     const { llm } = setup();
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "text", text: "Your balance is $5,432." },
       { kind: "text", text: "Your balance is $12." },
     );
     const a = await llm.chat(acme("What is my account balance?"));
     const b = await llm.chat(ask("What is my account balance?", { metadata: { tenant: "globex" } }));
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     expect(b.text).toBe("Your balance is $12.");
     expect(b.meta.state.cache?.status).toBe("miss");
     expect(a.text).toBe("Your balance is $5,432.");
@@ -128,7 +115,7 @@ describe("exactCache: tenant scoping and policy versions (C1, S1)", () => {
     await llm.chat(ask("Hi"));
     await llm.chat(acme("Bye"));
     await llm.chat(ask("Bye"));
-    expect(fo.requests).toHaveLength(4);
+    expect(fakes().openai.requests).toHaveLength(4);
     const hit = await llm.chat(ask("Hi"));
     expect(hit.meta.state.cache?.status).toBe("hit");
   });
@@ -138,7 +125,7 @@ describe("exactCache: tenant scoping and policy versions (C1, S1)", () => {
     await llm.chat(ask("Hi"));
     const dash = await llm.chat(ask("Hi", { metadata: { tenant: "-" } }));
     const star = await llm.chat(ask("Hi", { metadata: { tenant: "*" } }));
-    expect(fo.requests).toHaveLength(3);
+    expect(fakes().openai.requests).toHaveLength(3);
     expect(dash.meta.state.cache?.status).toBe("miss");
     expect(star.meta.state.cache?.status).toBe("miss");
     expect((await llm.chat(ask("Hi", { metadata: { tenant: "-" } }))).meta.state.cache?.status).toBe("hit");
@@ -148,7 +135,7 @@ describe("exactCache: tenant scoping and policy versions (C1, S1)", () => {
     const { llm } = setup();
     await llm.chat(acme("Hi"));
     await llm.chat(ask("Hi", { metadata: { tenant: "acme}:" } }));
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
   });
 
   it("does not serve an entry across policy versions", async () => {
@@ -157,7 +144,7 @@ describe("exactCache: tenant scoping and policy versions (C1, S1)", () => {
     const v2 = setup({ store, policyVersion: "2" });
     await v1.llm.chat(acme());
     const other = await v2.llm.chat(acme());
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     expect(other.meta.state.cache?.status).toBe("miss");
     expect((await v1.llm.chat(acme())).meta.state.cache?.status).toBe("hit");
   });
@@ -169,7 +156,7 @@ describe("exactCache: tenant scoping and policy versions (C1, S1)", () => {
     expect(other.meta.state.cache?.status).toBe("hit");
     const personal = await llm.chat(ask("Hi", { metadata: { tenant: "globex", user: "u1" } }));
     expect(personal.meta.state.cache?.status).toBe("bypass");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
   });
 });
 
@@ -204,7 +191,7 @@ describe("exactCache: the key holds every answer-changing field (C4)", () => {
     await llm.chat(acme());
     const changed = await llm.chat({ ...acme(), ...change });
     expect(changed.meta.state.cache?.status).toBe("miss");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     const again = await llm.chat({ ...acme(), ...change });
     expect(again.meta.state.cache?.status).toBe("hit");
   });
@@ -214,63 +201,63 @@ describe("exactCache: nothing incomplete or failed is stored (C5)", () => {
   async function expectNothingStored(s: ReturnType<typeof setup>) {
     await settle();
     expect(s.store.sets).toEqual([]);
-    const before = fo.requests.length;
+    const before = fakes().openai.requests.length;
     await s.llm.chat(acme());
-    expect(fo.requests.length).toBe(before + 1);
+    expect(fakes().openai.requests.length).toBe(before + 1);
   }
 
   it("a stream cut mid-delta", async () => {
     const s = setup();
-    fo.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "one two three four" });
+    fakes().openai.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "one two three four" });
     await expect(s.llm.stream(acme()).finalCompletion()).rejects.toThrow();
     await expectNothingStored(s);
   });
 
   it("a body cut short (non-streamed)", async () => {
     const s = setup();
-    fo.enqueue({ kind: "truncated-stream", afterDeltas: 2 });
+    fakes().openai.enqueue({ kind: "truncated-stream", afterDeltas: 2 });
     await expect(s.llm.chat(acme())).rejects.toThrow();
     await expectNothingStored(s);
   });
 
   it("an answer cut at the token limit (no natural finish)", async () => {
     const s = setup();
-    fo.enqueue({ kind: "text", text: "The capital of", finishReason: "length" });
+    fakes().openai.enqueue({ kind: "text", text: "The capital of", finishReason: "length" });
     expect((await s.llm.chat(acme())).finishReason).toBe("length");
     await expectNothingStored(s);
   });
 
   it("a 500", async () => {
     const s = setup();
-    fo.enqueue({ kind: "error", status: 500 });
+    fakes().openai.enqueue({ kind: "error", status: 500 });
     await expect(s.llm.chat(acme())).rejects.toBeInstanceOf(ProviderError);
     await expectNothingStored(s);
   });
 
   it("a content_filter finish", async () => {
     const s = setup();
-    fo.enqueue({ kind: "text", text: "I", finishReason: "content_filter" });
+    fakes().openai.enqueue({ kind: "text", text: "I", finishReason: "content_filter" });
     expect((await s.llm.stream(acme()).finalCompletion()).finishReason).toBe("content-filter");
     await expectNothingStored(s);
   });
 
   it("an empty body", async () => {
     const s = setup();
-    fo.enqueue({ kind: "text", text: "" });
+    fakes().openai.enqueue({ kind: "text", text: "" });
     expect((await s.llm.chat(acme())).text).toBe("");
     await expectNothingStored(s);
   });
 
   it("a refusal", async () => {
     const s = setup();
-    fo.enqueue({ kind: "refusal", text: "I can't help with that." });
+    fakes().openai.enqueue({ kind: "refusal", text: "I can't help with that." });
     expect((await s.llm.chat(acme())).refusal).toBe("I can't help with that.");
     await expectNothingStored(s);
   });
 
   it("a client abort mid-stream", async () => {
     const s = setup();
-    fo.enqueue({ kind: "stall", afterDeltas: 2, text: "one two three four" });
+    fakes().openai.enqueue({ kind: "stall", afterDeltas: 2, text: "one two three four" });
     const controller = new AbortController();
     const stream = s.llm.stream(acme(), { signal: controller.signal });
     await expect(
@@ -284,7 +271,7 @@ describe("exactCache: nothing incomplete or failed is stored (C5)", () => {
 
   it("a reader that stops before the end", async () => {
     const s = setup();
-    fo.enqueue({ kind: "text", text: "one two three four five six" });
+    fakes().openai.enqueue({ kind: "text", text: "one two three four five six" });
     const stream = s.llm.stream(acme());
     for await (const event of stream) if (event.type === "text-delta") break;
     await expect(stream.completion).rejects.toThrow();
@@ -319,7 +306,7 @@ describe("exactCache: nothing incomplete or failed is stored (C5)", () => {
     });
     await s.llm.chat(request);
     await s.llm.chat(request);
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
   });
 
   it("stores a streamed answer only once it finished, and then serves it", async () => {
@@ -349,7 +336,7 @@ describe("exactCache: what it never serves or stores", () => {
       },
     };
     const store = recording(memoryKv());
-    const { llm } = testClient({ openai: fo }, [exactCache({ store }), below]);
+    const { llm } = testClient({ openai: fakes().openai }, [exactCache({ store }), below]);
     await llm.chat(acme());
     await settle();
     expect(store.sets).toEqual([]);
@@ -362,14 +349,14 @@ describe("exactCache: what it never serves or stores", () => {
     await store.set(first.meta.state.exactCacheKey!, "{not json", 60_000);
     const second = await llm.chat(acme());
     expect(second.meta.state.cache?.status).toBe("miss");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     await settle();
     const entry = JSON.parse((await store.get(first.meta.state.exactCacheKey!))!);
     entry.completion.content = "not a list";
     await store.set(first.meta.state.exactCacheKey!, JSON.stringify(entry), 60_000);
     const third = await llm.stream(acme()).finalCompletion();
     expect(third.meta.state.cache?.status).toBe("miss");
-    expect(fo.requests).toHaveLength(3);
+    expect(fakes().openai.requests).toHaveLength(3);
     await settle();
     expect((await llm.chat(acme())).meta.state.cache?.status).toBe("hit");
   });
@@ -388,7 +375,7 @@ describe("exactCache: what it never serves or stores", () => {
 describe("exactCache: a hit replays as a stream", () => {
   it("with the same text and tool calls, event for event", async () => {
     const { llm } = setup();
-    fo.enqueue({
+    fakes().openai.enqueue({
       kind: "tool-calls",
       text: "Let me look.",
       calls: [
@@ -398,7 +385,7 @@ describe("exactCache: a hit replays as a stream", () => {
     });
     const original = await llm.chat(acme());
     const { events, completion } = await readStream(llm.stream(acme()));
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "start", provider: "openai", model: original.model });
     expect(events.at(-1)).toMatchObject({
       type: "finish",
@@ -414,14 +401,14 @@ describe("exactCache: a hit replays as a stream", () => {
 
   it("with Anthropic reasoning (thinking) intact", async () => {
     const { llm } = setup();
-    fa.enqueue({ kind: "thinking", thinking: "The user wants a capital.", text: "Paris." });
+    fakes().anthropic.enqueue({ kind: "thinking", thinking: "The user wants a capital.", text: "Paris." });
     const request = acme("Capital of France?", {
       model: "anthropic:claude-haiku-4-5",
       maxOutputTokens: 2000,
     });
     const original = await llm.stream(request).finalCompletion();
     const { events } = await readStream(llm.stream(request));
-    expect(fa.requests).toHaveLength(1);
+    expect(fakes().anthropic.requests).toHaveLength(1);
     const assembled = new StreamAssembler();
     for (const e of events) assembled.add(e);
     expect(assembled.content).toEqual(original.content);
@@ -445,7 +432,7 @@ describe("exactCache: a hit replays as a stream", () => {
     expect(stream).toBeInstanceOf(Stream);
     const chunks: ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
     expect(text).toBe(first.choices[0]!.message.content);
     expect(chunks.some((c) => c.choices[0]?.finish_reason === "stop")).toBe(true);
@@ -476,7 +463,7 @@ describe("exactCache: TTL", () => {
     await llm.chat(news);
     const again = await llm.chat(news);
     expect(again.meta.state.cache?.status).toBe("bypass");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     expect(store.sets).toEqual([]);
   });
 
@@ -487,7 +474,7 @@ describe("exactCache: TTL", () => {
     expect((await llm.chat(request)).meta.state.cache?.status).toBe("hit");
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect((await llm.chat(request)).meta.state.cache?.status).toBe("miss");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
   });
 });
 
@@ -548,7 +535,7 @@ describe("exactCache: a store outage never fails the call", () => {
     const a = await llm.chat(acme());
     const b = await llm.stream(acme()).finalCompletion();
     expect(a.text).toBe(b.text);
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     await settle();
     expect(errors).toEqual(["get", "lock", "set", "get", "lock", "set"]);
   });
@@ -557,7 +544,7 @@ describe("exactCache: a store outage never fails the call", () => {
     const { llm, warnings } = setup({ store: broken });
     for (let i = 0; i < 5; i++) await llm.chat(acme());
     await settle();
-    expect(fo.requests).toHaveLength(5);
+    expect(fakes().openai.requests).toHaveLength(5);
     expect(warnings.map((w) => w.message)).toEqual([
       "exactCache: the store failed to get; the call goes on without the cache",
       "exactCache: the store failed to lock; the call goes on without the cache",

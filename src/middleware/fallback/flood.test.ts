@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { describe, expect, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import type { Completion, Usage } from "../../core/completion.js";
 import type { Middleware } from "../../core/middleware.js";
 import { completedReply } from "../../core/reply.js";
@@ -14,25 +14,11 @@ import {
   fallback,
 } from "./index.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
-const fakes = () => ({ openai: fo, anthropic: fa });
+const fakes = useFakes();
 const prices = priceBook();
 const HAIKU = "anthropic:claude-haiku-4-5";
 const SONNET = "anthropic:claude-sonnet-4-5";
-const sentTo = (model: string) => fa.requests.filter((r) => r.body?.model === model).length;
+const sentTo = (model: string) => fakes().anthropic.requests.filter((r) => r.body?.model === model).length;
 
 /** fallback outside retry (one call per model, SDK retries off), both inside the cost tracker. */
 function stack(options: FallbackOptions): Middleware[] {
@@ -62,12 +48,12 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     const breaker = { minCalls: 5, failureRate: 0.5, windowMs: 60_000, openMs: 30_000, halfOpenProbes: 2 };
     const fb = fallback({ chain: [HAIKU], breaker });
     const { llm, of } = testClient(fakes(), [fb, retry({ maxAttempts: 1 })], { clock });
-    fo.enqueue(...times(1_000, { kind: "error", status: 429 }));
+    fakes().openai.enqueue(...times(1_000, { kind: "error", status: 429 }));
 
     // Under load: ten at once, all let through while the circuit is still closed.
     const first = await load(() => llm.chat(ask()), 1, 10);
     expect(fulfilled(first).every((c) => c.provider === "anthropic")).toBe(true);
-    expect(fo.requests).toHaveLength(10);
+    expect(fakes().openai.requests).toHaveLength(10);
     expect(of("circuit-open")).toHaveLength(1);
     expect(of("circuit-open")[0]).toMatchObject({ model: "openai:gpt-4o-mini", failureRate: 1 });
     expect(of("circuit-open")[0]!.calls).toBeGreaterThanOrEqual(5);
@@ -76,12 +62,12 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     // Open: the cheap model is skipped, not called.
     const second = await load(() => llm.chat(ask()), 2, 10);
     expect(fulfilled(second)).toHaveLength(20);
-    expect(fo.requests).toHaveLength(10);
+    expect(fakes().openai.requests).toHaveLength(10);
     expect(of("fallback").at(-1)!.error).toBeInstanceOf(CircuitOpenError);
 
     // openMs later the provider answers again: two probes succeed and the circuit closes.
     clock.advance(30_000);
-    fo.reset();
+    fakes().openai.reset();
     const probe1 = await llm.chat(ask());
     expect(of("circuit-half-open")).toHaveLength(1);
     const probe2 = await llm.chat(ask());
@@ -99,14 +85,14 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
       stack({ chain: [HAIKU], breaker: { minCalls: 3, openMs: 10_000, halfOpenProbes: 1 } }),
       { clock },
     );
-    fo.enqueue(...times(100, { kind: "error", status: 429 }));
+    fakes().openai.enqueue(...times(100, { kind: "error", status: 429 }));
     await load(() => llm.chat(ask()), 3, 1);
     expect(of("circuit-open")).toHaveLength(1);
     clock.advance(10_000);
     const answer = await llm.chat(ask());
     expect(answer.provider).toBe("anthropic");
     expect(of("circuit-open")).toHaveLength(2);
-    expect(fo.requests).toHaveLength(4);
+    expect(fakes().openai.requests).toHaveLength(4);
   });
 
   it("opens a circuit on the slow-call rate, timed by the middleware's clock", async () => {
@@ -130,7 +116,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     });
     // Slow, not failing: the next request goes straight to the next model.
     expect((await llm.chat(ask())).provider).toBe("anthropic");
-    expect(fo.requests).toHaveLength(3);
+    expect(fakes().openai.requests).toHaveLength(3);
   });
 
   it("with the cheap model failing 100%, a 20% guard sends at most 20 (±1) of 100 requests to the expensive one", async () => {
@@ -144,7 +130,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
       }),
       { clock },
     );
-    fo.enqueue(...times(100, { kind: "error", status: 429 }));
+    fakes().openai.enqueue(...times(100, { kind: "error", status: 429 }));
 
     const results = await load(() => llm.chat(ask()), 5, 20);
 
@@ -181,12 +167,12 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
       }),
       { clock },
     );
-    fo.enqueue(...times(1_000, { kind: "error", status: 429 }));
+    fakes().openai.enqueue(...times(1_000, { kind: "error", status: 429 }));
 
     const results = await load(() => llm.chat(ask("hi", { model: "openai:gpt-4o" })), 5, 20);
 
     expect(fulfilled(results)).toHaveLength(100);
-    expect(fo.requests).toHaveLength(20); // the first burst, before the circuit opened
+    expect(fakes().openai.requests).toHaveLength(20); // the first burst, before the circuit opened
     expect(of("circuit-open")).toHaveLength(1);
     const escalated = sentTo("claude-sonnet-4-5");
     expect(escalated).toBeLessThanOrEqual(21);
@@ -212,7 +198,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
         },
       }),
     );
-    fo.enqueue(...times(20, { kind: "error", status: 503 }));
+    fakes().openai.enqueue(...times(20, { kind: "error", status: 503 }));
     const routine = await load(() => llm.chat(ask()), 1, 10);
     expect(fulfilled(routine)).toHaveLength(1);
     const critical = await llm.chat(ask("pay", { metadata: { task: "checkout" } }));
@@ -226,7 +212,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     );
     // Tenant b's ten requests answer from the cheap model; then tenant a's ten all fail over.
     for (let i = 0; i < 10; i++) await llm.chat(ask("hi", { metadata: { tenant: "b" } }));
-    fo.enqueue(...times(10, { kind: "error", status: 429 }));
+    fakes().openai.enqueue(...times(10, { kind: "error", status: 429 }));
     await load(() => llm.chat(ask("hi", { metadata: { tenant: "a" } })), 10, 1);
 
     expect(sentTo("claude-sonnet-4-5")).toBe(2); // 20% of a's 10; overall alone would have allowed 4
@@ -254,7 +240,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
       }),
     );
     served = await llm.chat(ask());
-    fo.enqueue({ kind: "error", status: 500 }, { kind: "error", status: 500 });
+    fakes().openai.enqueue({ kind: "error", status: 500 }, { kind: "error", status: 500 });
 
     expect((await llm.chat(ask())).text).toBe(stale.text);
     const { completion, events } = await readStream(llm.stream(ask()));
@@ -268,7 +254,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
       fakes(),
       stack({ chain: ["openai:gpt-4.1-nano"], breaker: false, guard: { maxShare: 0, degrade: "error" } }),
     );
-    fo.enqueue(
+    fakes().openai.enqueue(
       ...times(5, { kind: "error", status: 500 }).flatMap((s) => [
         s,
         { kind: "text" as const, text: "nano" },

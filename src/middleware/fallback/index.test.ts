@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { describe, expect, it, vi } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import type { Usage } from "../../core/completion.js";
 import {
   AbortedError,
@@ -13,21 +13,7 @@ import { retry } from "../retry/index.js";
 import { ask, failure, readStream, recordingSleep, testClient, times } from "../retry/test-client.js";
 import { AllModelsFailedError, fallback } from "./index.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
-const fakes = () => ({ openai: fo, anthropic: fa });
+const fakes = useFakes();
 const prices = priceBook();
 const HAIKU = "anthropic:claude-haiku-4-5";
 /** fallback outside retry, both inside the cost tracker: the documented order. */
@@ -39,8 +25,8 @@ const resilient = (chain: string[], retries = 1) => {
 describe("fallback: an ordered chain across providers", () => {
   it("answers from the next model when the requested one fails with a 500, and says so", async () => {
     const { llm, records, of } = testClient(fakes(), resilient([HAIKU]));
-    fo.enqueue({ kind: "error", status: 500 });
-    fa.enqueue({ kind: "text", text: "from claude" });
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().anthropic.enqueue({ kind: "text", text: "from claude" });
 
     const completion = await llm.chat(ask());
 
@@ -59,8 +45,12 @@ describe("fallback: an ordered chain across providers", () => {
   it("prices every attempt at its own model, across providers (A7)", async () => {
     const { llm, records } = testClient(fakes(), resilient([HAIKU]));
     // Cut before any output: billed for its input, charged as an estimate at gpt-4o-mini.
-    fo.enqueue({ kind: "truncated-stream", afterDeltas: 0 });
-    fa.enqueue({ kind: "text", text: "one clean answer", usage: { input: 2_000, output: 300 } });
+    fakes().openai.enqueue({ kind: "truncated-stream", afterDeltas: 0 });
+    fakes().anthropic.enqueue({
+      kind: "text",
+      text: "one clean answer",
+      usage: { input: 2_000, output: 300 },
+    });
 
     const { events, completion } = await readStream(llm.stream(ask()));
 
@@ -82,8 +72,8 @@ describe("fallback: an ordered chain across providers", () => {
 
   it("retries each model before moving on; AllModelsFailedError carries every model's error and every attempt", async () => {
     const { llm, records } = testClient(fakes(), resilient([HAIKU], 2));
-    fo.enqueue(...times(2, { kind: "error", status: 500 }));
-    fa.enqueue(...times(2, { kind: "error", status: 529 }));
+    fakes().openai.enqueue(...times(2, { kind: "error", status: 500 }));
+    fakes().anthropic.enqueue(...times(2, { kind: "error", status: 529 }));
 
     const error = await failure(llm.chat(ask()));
 
@@ -108,27 +98,27 @@ describe("fallback: an ordered chain across providers", () => {
 
   it("does not fail over a 400: the request itself is wrong, and the provider's error is shown unchanged", async () => {
     const { llm, of } = testClient(fakes(), resilient([HAIKU]));
-    fo.enqueue({ kind: "error", status: 400, message: "bad request" });
+    fakes().openai.enqueue({ kind: "error", status: 400, message: "bad request" });
 
     const error = await failure(llm.chat(ask()));
 
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).not.toBeInstanceOf(AllModelsFailedError);
     expect(error.status).toBe(400);
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
     expect(of("fallback")).toEqual([]);
   });
 
   it("a 400 from a fallback model ends the chain with AllModelsFailedError", async () => {
     const { llm } = testClient(fakes(), resilient([HAIKU, "openai:gpt-4o"]));
-    fo.enqueue({ kind: "error", status: 503 });
-    fa.enqueue({ kind: "error", status: 400 });
+    fakes().openai.enqueue({ kind: "error", status: 503 });
+    fakes().anthropic.enqueue({ kind: "error", status: 400 });
 
     const error = await failure(llm.chat(ask()));
 
     expect(error).toBeInstanceOf(AllModelsFailedError);
     expect(error.failures.map((f: { error: ProviderError }) => f.error.status)).toEqual([503, 400]);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
   });
 
   it("fallbackOn widens what fails over (a 404: a model this key cannot use)", async () => {
@@ -141,31 +131,31 @@ describe("fallback: an ordered chain across providers", () => {
       }),
       retry({ sleep }),
     ]);
-    fo.enqueue({ kind: "error", status: 404 });
+    fakes().openai.enqueue({ kind: "error", status: 404 });
     expect((await llm.chat(ask())).provider).toBe("anthropic");
   });
 
   it("never fails over a caller's abort", async () => {
     const { llm } = testClient(fakes(), resilient([HAIKU]));
-    fo.enqueue({ kind: "hang" });
+    fakes().openai.enqueue({ kind: "hang" });
     const controller = new AbortController();
     const call = failure(llm.chat(ask(), { signal: controller.signal }));
-    await vi.waitFor(() => expect(fo.requests).toHaveLength(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(fakes().openai.requests).toHaveLength(1), { timeout: 10_000 });
     controller.abort();
     expect(await call).toBeInstanceOf(AbortedError);
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
   });
 
   it("does not fail over a stream once output reached the caller", async () => {
     const { llm } = testClient(fakes(), resilient([HAIKU]));
-    fo.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "one two three" });
+    fakes().openai.enqueue({ kind: "truncated-stream", afterDeltas: 2, text: "one two three" });
 
     const { events, error } = await readStream(llm.stream(ask()));
 
     expect(error).toBeInstanceOf(StreamInterruptedError);
     expect(error.partial.text).toBe("one two");
     expect(events.some((e) => e.type === "text-delta")).toBe(true);
-    expect(fa.requests).toHaveLength(0);
+    expect(fakes().anthropic.requests).toHaveLength(0);
   });
 
   it("takes the chain from a function of the request, and never tries the requested model twice", async () => {
@@ -175,11 +165,11 @@ describe("fallback: an ordered chain across providers", () => {
       fallback({ chain, breaker: false }),
       retry({ maxAttempts: 1, sleep }),
     ]);
-    fo.enqueue({ kind: "error", status: 502 }, { kind: "text", text: "unreached" });
-    fa.enqueue({ kind: "text", text: "claude" });
+    fakes().openai.enqueue({ kind: "error", status: 502 }, { kind: "text", text: "unreached" });
+    fakes().anthropic.enqueue({ kind: "text", text: "claude" });
 
     expect((await llm.chat(ask())).text).toBe("claude");
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(chain).toHaveBeenCalledTimes(1);
   });
 

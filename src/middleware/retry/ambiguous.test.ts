@@ -1,26 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { describe, expect, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import type { Usage } from "../../core/completion.js";
 import { ConnectionError } from "../../core/errors.js";
 import { priceBook } from "../../pricing/price-book.js";
 import { retry } from "./index.js";
 import { ask, failure, recordingSleep, testClient, times } from "./test-client.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
-const fakes = () => ({ openai: fo, anthropic: fa });
+const fakes = useFakes();
 const prices = priceBook();
 
 describe("retry: an ambiguous failure is charged (R4)", () => {
@@ -29,7 +15,7 @@ describe("retry: an ambiguous failure is charged (R4)", () => {
     const { llm, records } = testClient(fakes(), [retry({ sleep })]);
     const usage = { input: 1_000, output: 200 };
     // The first answer is written half-way, then the connection is destroyed: billed, never received.
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "truncated-stream", afterDeltas: 0, text: "the lost answer" },
       { kind: "text", text: "the answer", usage },
     );
@@ -37,7 +23,7 @@ describe("retry: an ambiguous failure is charged (R4)", () => {
     const completion = await llm.chat(ask());
 
     expect(completion.text).toBe("the answer");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     const record = records[0]!;
     expect(record.attempts.map((a) => [a.purpose, a.status, a.error?.name])).toEqual([
       ["primary", "error", "ConnectionError"],
@@ -55,7 +41,10 @@ describe("retry: an ambiguous failure is charged (R4)", () => {
   it("a reset on Anthropic is charged at Anthropic's price", async () => {
     const { sleep } = recordingSleep();
     const { llm, records } = testClient(fakes(), [retry({ sleep })]);
-    fa.enqueue({ kind: "reset" }, { kind: "text", text: "ok", usage: { input: 500, output: 50 } });
+    fakes().anthropic.enqueue(
+      { kind: "reset" },
+      { kind: "text", text: "ok", usage: { input: 500, output: 50 } },
+    );
 
     await llm.chat(ask("hi", { model: "anthropic:claude-haiku-4-5" }));
 
@@ -67,7 +56,7 @@ describe("retry: an ambiguous failure is charged (R4)", () => {
   it("when every call failed ambiguously, each is charged its input, as an estimate", async () => {
     const { sleep } = recordingSleep();
     const { llm, records } = testClient(fakes(), [retry({ sleep, maxAttempts: 2 })]);
-    fo.enqueue(...times(2, { kind: "reset" }));
+    fakes().openai.enqueue(...times(2, { kind: "reset" }));
 
     const error = await failure(llm.chat(ask()));
 
@@ -85,7 +74,7 @@ describe("retry: an ambiguous failure is charged (R4)", () => {
   it("an HTTP error is not charged: the provider answered, and bills no error", async () => {
     const { sleep } = recordingSleep();
     const { llm, records } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue({ kind: "error", status: 503 }, { kind: "text", text: "ok" });
+    fakes().openai.enqueue({ kind: "error", status: 503 }, { kind: "text", text: "ok" });
     await llm.chat(ask());
     expect(records[0]!.attempts[0]!.cost).toBeNull();
   });
@@ -93,7 +82,7 @@ describe("retry: an ambiguous failure is charged (R4)", () => {
   it("chargeAmbiguous: false leaves the failed call uncharged", async () => {
     const { sleep } = recordingSleep();
     const { llm, records } = testClient(fakes(), [retry({ sleep, chargeAmbiguous: false })]);
-    fo.enqueue({ kind: "reset" }, { kind: "text", text: "ok" });
+    fakes().openai.enqueue({ kind: "reset" }, { kind: "text", text: "ok" });
     await llm.chat(ask());
     expect(records[0]!.attempts[0]!.cost).toBeNull();
   });

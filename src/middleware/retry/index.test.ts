@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { describe, expect, it, vi } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import {
   AbortedError,
   ConfigError,
@@ -11,34 +11,20 @@ import {
 import { retry } from "./index.js";
 import { ask, failure, manualClock, recordingSleep, testClient, times } from "./test-client.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
-const fakes = () => ({ openai: fo, anthropic: fa });
+const fakes = useFakes();
 
 describe("retry: retry amplification (R1)", () => {
   it("makes exactly maxAttempts provider calls against an always-500 provider, SDK retries off", async () => {
     const { sleep } = recordingSleep();
     // The SDK instances keep their default maxRetries (2): only `ownsRetries` turns them off.
     const { llm, records, of } = testClient(fakes(), [retry({ maxAttempts: 4, sleep })]);
-    fo.enqueue(...times(20, { kind: "error", status: 500 }));
+    fakes().openai.enqueue(...times(20, { kind: "error", status: 500 }));
 
     const error = await failure(llm.chat(ask()));
 
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.status).toBe(500);
-    expect(fo.requests).toHaveLength(4);
+    expect(fakes().openai.requests).toHaveLength(4);
     expect(error.attempts.map((a: { purpose: string }) => a.purpose)).toEqual([
       "primary",
       "retry",
@@ -54,23 +40,23 @@ describe("retry: retry amplification (R1)", () => {
   it("(control) without retry, the same SDK instance retries on its own, which is what retry turns off", async () => {
     const { llm } = testClient(fakes(), []);
     // A tiny retry-after keeps the SDK's own backoff short.
-    fo.enqueue(...times(20, { kind: "error", status: 500, retryAfter: 0.001 }));
+    fakes().openai.enqueue(...times(20, { kind: "error", status: 500, retryAfter: 0.001 }));
     await failure(llm.chat(ask()));
-    expect(fo.requests).toHaveLength(3);
+    expect(fakes().openai.requests).toHaveLength(3);
   });
 
   it("with maxAttempts 1 makes one call and still turns the SDK's retries off", async () => {
     const { llm } = testClient(fakes(), [retry({ maxAttempts: 1 })]);
-    fa.enqueue(...times(5, { kind: "error", status: 529, retryAfter: 0.001 }));
+    fakes().anthropic.enqueue(...times(5, { kind: "error", status: 529, retryAfter: 0.001 }));
     const error = await failure(llm.chat(ask("hi", { model: "anthropic:claude-haiku-4-5" })));
     expect(error).toBeInstanceOf(OverloadedError);
-    expect(fa.requests).toHaveLength(1);
+    expect(fakes().anthropic.requests).toHaveLength(1);
   });
 
   it("honours a 429's retry-after: waits what the provider asked, not the backoff", async () => {
     const { waits, sleep } = recordingSleep();
     const { llm, of } = testClient(fakes(), [retry({ sleep, baseDelayMs: 10, maxRetryAfterMs: 5_000 })]);
-    fo.enqueue({ kind: "error", status: 429, retryAfter: 2 }, { kind: "text", text: "ok" });
+    fakes().openai.enqueue({ kind: "error", status: 429, retryAfter: 2 }, { kind: "text", text: "ok" });
 
     const completion = await llm.chat(ask());
 
@@ -80,13 +66,13 @@ describe("retry: retry amplification (R1)", () => {
     expect(waits[0]).toBeLessThanOrEqual(5_000);
     expect(of("retry")[0]).toMatchObject({ attempt: 2, delayMs: 2_000 });
     expect(of("retry")[0]!.error).toBeInstanceOf(RateLimitError);
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
   });
 
   it("honours Anthropic's 529 overloaded with retry-after", async () => {
     const { waits, sleep } = recordingSleep();
     const { llm } = testClient(fakes(), [retry({ sleep })]);
-    fa.enqueue({ kind: "error", status: 529, retryAfter: 1 }, { kind: "text", text: "ok" });
+    fakes().anthropic.enqueue({ kind: "error", status: 529, retryAfter: 1 }, { kind: "text", text: "ok" });
     const completion = await llm.chat(ask("hi", { model: "anthropic:claude-haiku-4-5" }));
     expect(completion.text).toBe("ok");
     expect(waits).toEqual([1_000]);
@@ -95,13 +81,16 @@ describe("retry: retry amplification (R1)", () => {
   it("gives up at once, with the provider's error, when retry-after is beyond maxRetryAfterMs", async () => {
     const { waits, sleep } = recordingSleep();
     const { llm, of } = testClient(fakes(), [retry({ sleep, maxRetryAfterMs: 60_000 })]);
-    fo.enqueue({ kind: "error", status: 429, retryAfter: 120 }, { kind: "text", text: "too early" });
+    fakes().openai.enqueue(
+      { kind: "error", status: 429, retryAfter: 120 },
+      { kind: "text", text: "too early" },
+    );
 
     const error = await failure(llm.chat(ask()));
 
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error.retryAfterMs).toBe(120_000);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(waits).toEqual([]);
     expect(of("retry")).toEqual([]);
   });
@@ -109,11 +98,11 @@ describe("retry: retry amplification (R1)", () => {
   it.each([400, 401, 403, 404, 422])("never retries a %i, even when retryOn says yes", async (status) => {
     const { sleep } = recordingSleep();
     const { llm, of } = testClient(fakes(), [retry({ sleep, retryOn: () => true })]);
-    fo.enqueue({ kind: "error", status }, { kind: "text", text: "should not be reached" });
+    fakes().openai.enqueue({ kind: "error", status }, { kind: "text", text: "should not be reached" });
     const error = await failure(llm.chat(ask()));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error.status).toBe(status);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(of("retry")).toEqual([]);
   });
 
@@ -126,40 +115,44 @@ describe("retry: retry amplification (R1)", () => {
   ])("retries a %i", async (status) => {
     const { sleep } = recordingSleep();
     const { llm } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue({ kind: "error", status }, { kind: "text", text: "second time lucky" });
+    fakes().openai.enqueue({ kind: "error", status }, { kind: "text", text: "second time lucky" });
     expect((await llm.chat(ask())).text).toBe("second time lucky");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
   });
 
   it("retries a connection reset and a timeout", async () => {
     const { sleep } = recordingSleep();
     const { llm, of } = testClient(fakes(), [retry({ sleep, maxAttempts: 3 })]);
-    fa.enqueue({ kind: "reset" }, { kind: "error", status: 504 }, { kind: "text", text: "third" });
+    fakes().anthropic.enqueue(
+      { kind: "reset" },
+      { kind: "error", status: 504 },
+      { kind: "text", text: "third" },
+    );
     const completion = await llm.chat(ask("hi", { model: "anthropic:claude-haiku-4-5" }));
     expect(completion.text).toBe("third");
     expect(of("retry")[0]!.error).toBeInstanceOf(ConnectionError);
-    expect(fa.requests).toHaveLength(3);
+    expect(fakes().anthropic.requests).toHaveLength(3);
   });
 
   it("respects retryOn to narrow what is retried", async () => {
     const { sleep } = recordingSleep();
     const { llm } = testClient(fakes(), [retry({ sleep, retryOn: (e) => e instanceof RateLimitError })]);
-    fo.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "unreached" });
+    fakes().openai.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "unreached" });
     await failure(llm.chat(ask()));
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
   });
 
   it("never retries a caller's abort during the call", async () => {
     const { sleep } = recordingSleep();
     const { llm, of } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue({ kind: "hang" }, { kind: "text", text: "unreached" });
+    fakes().openai.enqueue({ kind: "hang" }, { kind: "text", text: "unreached" });
     const controller = new AbortController();
     const call = failure(llm.chat(ask(), { signal: controller.signal }));
-    await vi.waitFor(() => expect(fo.requests).toHaveLength(1), { timeout: 10_000 });
+    await vi.waitFor(() => expect(fakes().openai.requests).toHaveLength(1), { timeout: 10_000 });
     controller.abort();
 
     expect(await call).toBeInstanceOf(AbortedError);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(of("retry")).toEqual([]);
   });
 
@@ -168,13 +161,13 @@ describe("retry: retry amplification (R1)", () => {
     const { llm } = testClient(fakes(), [retry({ baseDelayMs: 600_000, random: () => 0.9 })]);
     const controller = new AbortController();
     llm.on("retry", () => controller.abort());
-    fo.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "unreached" });
+    fakes().openai.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "unreached" });
 
     const error = await failure(llm.chat(ask(), { signal: controller.signal }));
 
     expect(error).toBeInstanceOf(AbortedError);
     expect(error.attempts).toHaveLength(1);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
   });
 
   it("stops at the deadline: no wait that would end past it is started", async () => {
@@ -194,13 +187,13 @@ describe("retry: retry amplification (R1)", () => {
       ],
       { clock },
     );
-    fo.enqueue(...times(20, { kind: "error", status: 500 }));
+    fakes().openai.enqueue(...times(20, { kind: "error", status: 500 }));
 
     const error = await failure(llm.chat(ask()));
 
     // 399 ms fits in the deadline; 399 + 799 does not.
     expect(waits).toEqual([399]);
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     expect(error.status).toBe(500);
   });
 
@@ -211,7 +204,7 @@ describe("retry: retry amplification (R1)", () => {
     const { llm } = testClient(fakes(), [
       retry({ sleep, random: () => draws[i++]!, baseDelayMs: 100, maxDelayMs: 500, maxAttempts: 6 }),
     ]);
-    fo.enqueue(...times(20, { kind: "error", status: 503 }));
+    fakes().openai.enqueue(...times(20, { kind: "error", status: 503 }));
 
     await failure(llm.chat(ask()));
 
@@ -227,7 +220,7 @@ describe("retry: retry amplification (R1)", () => {
   it("records each call as an attempt, the retries with purpose retry, in the cost record", async () => {
     const { sleep } = recordingSleep();
     const { llm, records } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "error", status: 502 },
       { kind: "text", text: "done", usage: { input: 100, output: 10 } },
     );

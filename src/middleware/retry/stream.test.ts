@@ -1,25 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import { describe, expect, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import type { StreamEvent } from "../../core/completion.js";
 import { AbortedError, ProviderError, StreamInterruptedError } from "../../core/errors.js";
 import { retry } from "./index.js";
 import { ask, readStream, recordingSleep, testClient, times } from "./test-client.js";
 
-let fo: FakeServer;
-let fa: FakeServer;
-beforeAll(async () => {
-  fo = await startFakeOpenAI();
-  fa = await startFakeAnthropic();
-});
-afterAll(async () => {
-  await fo.close();
-  await fa.close();
-});
-beforeEach(() => {
-  fo.reset();
-  fa.reset();
-});
-const fakes = () => ({ openai: fo, anthropic: fa });
+const fakes = useFakes();
 const types = (events: StreamEvent[]) => events.map((e) => e.type);
 const textOf = (events: StreamEvent[]) => events.map((e) => (e.type === "text-delta" ? e.text : "")).join("");
 
@@ -30,7 +16,7 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
   ] as const)(
     "a %s stream cut before any output is retried; the caller reads one clean stream",
     async (provider, model) => {
-      const fake = provider === "openai" ? fo : fa;
+      const fake = provider === "openai" ? fakes().openai : fakes().anthropic;
       const { sleep } = recordingSleep();
       const { llm, records, of } = testClient(fakes(), [retry({ sleep })]);
       fake.enqueue({ kind: "truncated-stream", afterDeltas: 0 }, { kind: "text", text: "one two three" });
@@ -61,17 +47,17 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
   it("a stream that could not start (500) is retried; the caller reads one clean stream", async () => {
     const { sleep } = recordingSleep();
     const { llm } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "fine now" });
+    fakes().openai.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "fine now" });
     const { events, completion } = await readStream(llm.stream(ask()));
     expect(types(events)).toEqual(["start", "text-delta", "text-delta", "finish"]);
     expect(completion!.text).toBe("fine now");
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
   });
 
   it("a stream cut after output reached the caller is not retried: the error holds the partial, charged", async () => {
     const { sleep } = recordingSleep();
     const { llm, records, of } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue(
+    fakes().openai.enqueue(
       { kind: "truncated-stream", afterDeltas: 2, text: "one two three four" },
       { kind: "text", text: "x" },
     );
@@ -81,7 +67,7 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
     expect(error).toBeInstanceOf(StreamInterruptedError);
     expect(textOf(events)).toBe("one two");
     expect(error.partial.text).toBe("one two");
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(of("retry")).toEqual([]);
     const record = records[0]!;
     expect(record.status).toBe("error");
@@ -94,7 +80,10 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
     const { sleep } = recordingSleep();
     // Generous: the stall never ends, so any timeout cuts it; deltas arrive back to back.
     const { llm, records, of } = testClient(fakes(), [retry({ sleep, idleTimeoutMs: 250 })]);
-    fa.enqueue({ kind: "stall", afterDeltas: 2, text: "one two three four" }, { kind: "text", text: "x" });
+    fakes().anthropic.enqueue(
+      { kind: "stall", afterDeltas: 2, text: "one two three four" },
+      { kind: "text", text: "x" },
+    );
 
     const { events, error } = await readStream(
       llm.stream(ask("hi", { model: "anthropic:claude-haiku-4-5" })),
@@ -105,7 +94,7 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
     expect(textOf(events)).toBe("one two");
     expect(error.partial.text).toBe("one two");
     expect(error.partial.cost.usd).toBeGreaterThan(0);
-    expect(fa.requests).toHaveLength(1);
+    expect(fakes().anthropic.requests).toHaveLength(1);
     expect(of("retry")).toEqual([]);
     const record = records[0]!;
     expect(record.attempts[0]!.error).toMatchObject({ name: "StreamInterruptedError" });
@@ -115,38 +104,41 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
   it("a stream that stalls before any output is cut by the idle timeout and retried transparently", async () => {
     const { sleep } = recordingSleep();
     const { llm, records } = testClient(fakes(), [retry({ sleep, idleTimeoutMs: 250 })]);
-    fo.enqueue({ kind: "stall", afterDeltas: 0 }, { kind: "text", text: "after the stall" });
+    fakes().openai.enqueue({ kind: "stall", afterDeltas: 0 }, { kind: "text", text: "after the stall" });
 
     const { events, completion } = await readStream(llm.stream(ask()));
 
     expect(completion!.text).toBe("after the stall");
     expect(types(events).filter((t) => t === "start")).toHaveLength(1);
-    expect(fo.requests).toHaveLength(2);
+    expect(fakes().openai.requests).toHaveLength(2);
     expect(records[0]!.attempts.map((a) => a.status)).toEqual(["error", "ok"]);
   });
 
   it("gives up with the last error, before any event, when every try is cut before output", async () => {
     const { sleep } = recordingSleep();
     const { llm, of } = testClient(fakes(), [retry({ sleep, maxAttempts: 3 })]);
-    fo.enqueue(...times(3, { kind: "truncated-stream", afterDeltas: 0 }), { kind: "text", text: "x" });
+    fakes().openai.enqueue(...times(3, { kind: "truncated-stream", afterDeltas: 0 }), {
+      kind: "text",
+      text: "x",
+    });
 
     const { events, error } = await readStream(llm.stream(ask()));
 
     expect(error).toBeInstanceOf(StreamInterruptedError);
     expect(events).toEqual([]);
     expect(error.attempts).toHaveLength(3);
-    expect(fo.requests).toHaveLength(3);
+    expect(fakes().openai.requests).toHaveLength(3);
     expect(of("retry")).toHaveLength(2);
   });
 
   it("a reader that stops early is not retried: the completion rejects with AbortedError", async () => {
     const { sleep } = recordingSleep();
     const { llm, of } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue({ kind: "text", text: "one two three four five" }, { kind: "text", text: "x" });
+    fakes().openai.enqueue({ kind: "text", text: "one two three four five" }, { kind: "text", text: "x" });
     const stream = llm.stream(ask());
     for await (const event of stream) if (event.type === "text-delta") break;
     await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
     expect(of("retry")).toEqual([]);
   });
 
@@ -156,7 +148,7 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
     process.on("warning", onWarning);
     try {
       const { llm } = testClient(fakes(), [retry({ baseDelayMs: 1, idleTimeoutMs: 60_000 })]);
-      fo.enqueue(...times(30, { kind: "truncated-stream", afterDeltas: 0 }));
+      fakes().openai.enqueue(...times(30, { kind: "truncated-stream", afterDeltas: 0 }));
       const results = await Promise.all(Array.from({ length: 30 }, () => readStream(llm.stream(ask()))));
       expect(results.every((r) => r.completion !== undefined)).toBe(true);
       await new Promise((resolve) => setImmediate(resolve));
@@ -169,9 +161,9 @@ describe("retry: streams are retried only while nothing reached the caller (R3)"
   it("a 400 on a stream is not retried", async () => {
     const { sleep } = recordingSleep();
     const { llm } = testClient(fakes(), [retry({ sleep })]);
-    fo.enqueue({ kind: "error", status: 400 }, { kind: "text", text: "x" });
+    fakes().openai.enqueue({ kind: "error", status: 400 }, { kind: "text", text: "x" });
     const { error } = await readStream(llm.stream(ask()));
     expect(error).toBeInstanceOf(ProviderError);
-    expect(fo.requests).toHaveLength(1);
+    expect(fakes().openai.requests).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import { classifier, fn } from "./index.js";
-import { auto, CHEAP, routedClient, STRONG, useFakes } from "./test-client.js";
+import { auto, CHEAP, routedClient, STRONG } from "./test-client.js";
 
 const fakes = useFakes();
 const setup = (options: Partial<Parameters<typeof classifier>[0]> = {}) =>

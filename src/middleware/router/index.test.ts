@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import { ConfigError } from "../../core/errors.js";
 import type { Middleware } from "../../core/middleware.js";
 import { tokenEstimator } from "../../tokens/index.js";
 import { fn, NoRouteError, router, rules } from "./index.js";
-import { auto, CHEAP, MID, routedClient, STRONG, useFakes } from "./test-client.js";
+import { auto, CHEAP, MID, routedClient, STRONG } from "./test-client.js";
 
 const fakes = useFakes();
 

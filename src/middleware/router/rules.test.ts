@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { useFakes } from "../../../test/fakes/index.js";
 import { ConfigError } from "../../core/errors.js";
 import type { ChatRequestInput } from "../../core/request.js";
 import { type Rule, rules } from "./index.js";
-import { auto, CHEAP, MID, routedClient, STRONG, useFakes } from "./test-client.js";
+import { auto, CHEAP, MID, routedClient, STRONG } from "./test-client.js";
 
 const fakes = useFakes();
 const plans: Record<string, string> = { acme: "paid", tiny: "free" };

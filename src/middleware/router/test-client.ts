@@ -1,6 +1,5 @@
 // Test-only: a client over the wire-level fakes with a router in it, shared by the router's suites.
-import { afterAll, beforeAll, beforeEach } from "vitest";
-import { type FakeServer, startFakeAnthropic, startFakeOpenAI } from "../../../test/fakes/index.js";
+import type { FakeServer } from "../../../test/fakes/index.js";
 import type { Middleware } from "../../core/middleware.js";
 import type { ChatRequestInput } from "../../core/request.js";
 import { type TestClient, testClient } from "../exact-cache/test-client.js";
@@ -9,25 +8,6 @@ import { type RouteDecidedEvent, type RouterOptions, router } from "./index.js";
 export const CHEAP = { name: "cheap", model: "openai:gpt-4o-mini" } as const;
 export const MID = { name: "mid", model: "openai:gpt-4o" } as const;
 export const STRONG = { name: "strong", model: "anthropic:claude-sonnet-4-5" } as const;
-
-/** Starts the fakes for the suite that calls it; `fakes()` gives them to the tests. */
-export function useFakes(): () => { openai: FakeServer; anthropic: FakeServer } {
-  let openai: FakeServer;
-  let anthropic: FakeServer;
-  beforeAll(async () => {
-    openai = await startFakeOpenAI();
-    anthropic = await startFakeAnthropic();
-  });
-  afterAll(async () => {
-    await openai.close();
-    await anthropic.close();
-  });
-  beforeEach(() => {
-    openai.reset();
-    anthropic.reset();
-  });
-  return () => ({ openai, anthropic });
-}
 
 export interface RoutedClient extends TestClient {
   decisions: RouteDecidedEvent[];

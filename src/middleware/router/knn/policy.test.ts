@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { useFakes } from "../../../../test/fakes/index.js";
 import { ConfigError } from "../../../core/errors.js";
 import { knn } from "../index.js";
-import { auto, CHEAP, MID, routedClient, STRONG, useFakes } from "../test-client.js";
+import { auto, CHEAP, MID, routedClient, STRONG } from "../test-client.js";
 import { examplesFromRouting } from "./examples.js";
 import { RECORDS, STRONG_MODEL, WEAK } from "./fixture.js";
 import type { KnnModel } from "./model.js";
