@@ -39,7 +39,7 @@ export function batchSdks(fakes: Fakes): Pick<BatchOptions, "openai" | "anthropi
   return {
     openai: new OpenAI({ apiKey: "sk-test-batch", baseURL: fakes.openai.baseURL, maxRetries: 0 }),
     anthropic: new Anthropic({
-      apiKey: "sk-ant-test-batch",
+      apiKey: "test-batch",
       baseURL: fakes.anthropic.baseURL,
       maxRetries: 0,
     }),

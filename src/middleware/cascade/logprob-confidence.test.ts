@@ -82,7 +82,7 @@ function setup(provider: Provider) {
   const llm = createClient({
     providers: {
       openai: provider,
-      anthropic: anthropic(new Anthropic({ apiKey: "sk-ant-test", baseURL: fa.baseURL, maxRetries: 0 })),
+      anthropic: anthropic(new Anthropic({ apiKey: "test", baseURL: fa.baseURL, maxRetries: 0 })),
     },
     middleware: [costTracker({ onRecord: (r) => records.push(r) }), cascade({ models: MODELS, validators })],
   });
