@@ -1,17 +1,14 @@
 // Test-only: a client over the real OpenAI SDK and the wire-level fake, with round prices, a settable
 // clock, and every record, event and log line kept. Not part of the package (only tests import it).
-import OpenAI from "openai";
+import { type FakeClient, fakeClient } from "../../../test/fakes/client.js";
 import type { FakeServer } from "../../../test/fakes/index.js";
-import { createClient, type FrugalClient } from "../../client.js";
 import type { Clock } from "../../core/context.js";
-import type { CostRecord } from "../../core/cost-record.js";
-import type { EventMap, EventName } from "../../core/events.js";
-import type { Logger } from "../../core/logger.js";
+import type { EventName } from "../../core/events.js";
 import type { Middleware } from "../../core/middleware.js";
 import type { ChatRequestInput } from "../../core/request.js";
 import { priceBook } from "../../pricing/price-book.js";
-import { openai } from "../../providers/openai/index.js";
-import { costTracker } from "../cost-tracker/index.js";
+
+export { failure as rejection } from "../../../test/fakes/client.js";
 
 /** Round prices (USD per million tokens) so that costs are exact in tests. */
 export const PRICES = {
@@ -25,15 +22,9 @@ export const PRICES = {
   "openai:cache-dear": { input: 1, output: 2, cacheWrite5m: 1.25, cacheWrite1h: 2 },
 };
 
-export interface BudgetTestClient {
-  llm: FrugalClient;
-  records: CostRecord[];
-  logs: { level: string; message: string }[];
-  events: { name: EventName; payload: unknown }[];
+export interface BudgetTestClient extends FakeClient {
   /** Moves the client's clock (ms since the epoch). */
   clock: Clock & { set(ms: number): void };
-  /** Payloads of one event, typed. */
-  of<K extends EventName>(name: K): EventMap[K][];
 }
 
 const WATCHED: EventName[] = [
@@ -53,9 +44,6 @@ export function budgetClient(
   middleware: Middleware[],
   startMs = Date.now(),
 ): BudgetTestClient {
-  const records: CostRecord[] = [];
-  const logs: BudgetTestClient["logs"] = [];
-  const events: BudgetTestClient["events"] = [];
   let now = startMs;
   let offset = 0;
   const clock = {
@@ -66,31 +54,12 @@ export function budgetClient(
       offset = 0;
     },
   };
-  const logger: Logger = {
-    debug() {},
-    info: (message) => void logs.push({ level: "info", message }),
-    warn: (message) => void logs.push({ level: "warn", message }),
-    error: (message) => void logs.push({ level: "error", message }),
-  };
-  const llm = createClient({
-    providers: {
-      openai: openai(new OpenAI({ apiKey: "sk-test-budget", baseURL: fake.baseURL, maxRetries: 0 })),
-    },
+  const client = fakeClient({ openai: fake }, middleware, {
     prices: priceBook({ overrides: PRICES }),
-    middleware: [costTracker({ onRecord: (r) => records.push(r) }), ...middleware],
-    logger,
     clock,
+    listen: WATCHED,
   });
-  for (const name of WATCHED) llm.on(name, (payload) => events.push({ name, payload }));
-  return {
-    llm,
-    records,
-    logs,
-    events,
-    clock,
-    of: <K extends EventName>(name: K) =>
-      events.filter((e) => e.name === name).map((e) => e.payload as EventMap[K]),
-  };
+  return { ...client, clock };
 }
 
 export const ask = (content: string, extra: Partial<ChatRequestInput> = {}): ChatRequestInput => ({
@@ -98,13 +67,3 @@ export const ask = (content: string, extra: Partial<ChatRequestInput> = {}): Cha
   messages: [{ role: "user", content }],
   ...extra,
 });
-
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a rejection, the call succeeded");
-}

@@ -541,11 +541,11 @@ describe("exactCache: a store outage never fails the call", () => {
   });
 
   it("warns through the client's logger by default, at most once per operation per 10 s", async () => {
-    const { llm, warnings } = setup({ store: broken });
+    const { llm, logs } = setup({ store: broken });
     for (let i = 0; i < 5; i++) await llm.chat(acme());
     await settle();
     expect(fakes().openai.requests).toHaveLength(5);
-    expect(warnings.map((w) => w.message)).toEqual([
+    expect(logs.map((w) => w.message)).toEqual([
       "exactCache: the store failed to get; the call goes on without the cache",
       "exactCache: the store failed to lock; the call goes on without the cache",
       "exactCache: the store failed to set; the call goes on without the cache",

@@ -1,50 +1,9 @@
-// Test-only: a client over the real SDKs and the wire-level fakes, with a cost tracker that keeps every
-// record, shared by the exact-cache and dedupe suites. Not part of the package (nothing imports it but tests).
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
-import type { FakeServer } from "../../../test/fakes/index.js";
-import { createClient, type FrugalClient } from "../../client.js";
+// Test-only: helpers shared by the exact-cache and dedupe suites (the client is test/fakes/client.ts). Not part of the package (nothing imports it but tests).
 import type { Completion, StreamEvent } from "../../core/completion.js";
-import type { CostRecord } from "../../core/cost-record.js";
-import type { Logger } from "../../core/logger.js";
-import type { Middleware } from "../../core/middleware.js";
 import type { ChatRequestInput } from "../../core/request.js";
-import { anthropic } from "../../providers/anthropic/index.js";
-import { openai } from "../../providers/openai/index.js";
 import type { KeyValueStore } from "../../storage/kv.js";
-import { costTracker } from "../cost-tracker/index.js";
 
-export interface TestClient {
-  llm: FrugalClient;
-  records: CostRecord[];
-  warnings: { message: string; fields?: Record<string, unknown> }[];
-}
-
-export function testClient(
-  fakes: { openai: FakeServer; anthropic?: FakeServer },
-  middleware: Middleware[],
-): TestClient {
-  const records: CostRecord[] = [];
-  const warnings: TestClient["warnings"] = [];
-  const logger: Logger = {
-    debug() {},
-    info() {},
-    warn: (message, fields) => void warnings.push({ message, fields }),
-    error: (message, fields) => void warnings.push({ message, fields }),
-  };
-  const key = "sk-test-exact-cache";
-  const llm = createClient({
-    providers: {
-      openai: openai(new OpenAI({ apiKey: key, baseURL: fakes.openai.baseURL, maxRetries: 0 })),
-      ...(fakes.anthropic && {
-        anthropic: anthropic(new Anthropic({ apiKey: key, baseURL: fakes.anthropic.baseURL, maxRetries: 0 })),
-      }),
-    },
-    middleware: [costTracker({ onRecord: (r) => records.push(r) }), ...middleware],
-    logger,
-  });
-  return { llm, records, warnings };
-}
+export { type FakeClient as TestClient, fakeClient as testClient } from "../../../test/fakes/client.js";
 
 export const ask = (content = "What is the capital of France?", extra: Partial<ChatRequestInput> = {}) =>
   ({

@@ -1,28 +1,25 @@
 // Test-only: a client over the real SDKs and the wire-level fakes, with a cost tracker that keeps every
 // record and a log of the resilience events, shared by the retry and fallback suites. Not part of the
 // package (nothing imports it but tests).
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
+import { type FakeClient, fakeClient } from "../../../test/fakes/client.js";
 import type { FakeServer, FakeStep } from "../../../test/fakes/index.js";
-import { createClient, type FrugalClient } from "../../client.js";
 import type { Completion, StreamEvent } from "../../core/completion.js";
 import type { Clock } from "../../core/context.js";
-import type { CostRecord } from "../../core/cost-record.js";
-import type { EventMap, EventName } from "../../core/events.js";
+import type { EventName } from "../../core/events.js";
 import type { Middleware } from "../../core/middleware.js";
 import type { ChatRequestInput } from "../../core/request.js";
-import { anthropic } from "../../providers/anthropic/index.js";
-import { openai } from "../../providers/openai/index.js";
-import { costTracker } from "../cost-tracker/index.js";
 
-export interface TestClient {
-  llm: FrugalClient;
-  records: CostRecord[];
-  /** Every event of the names asked for, in order. */
-  events: { name: EventName; payload: EventMap[EventName] }[];
-  /** The payloads of one event name, typed. */
-  of<K extends EventName>(name: K): EventMap[K][];
-}
+export { failure } from "../../../test/fakes/client.js";
+export type TestClient = FakeClient;
+
+const RESILIENCE_EVENTS: EventName[] = [
+  "retry",
+  "fallback",
+  "circuit-open",
+  "circuit-half-open",
+  "circuit-close",
+  "guard-engaged",
+];
 
 /**
  * The SDKs are built as a host builds them, with their default `maxRetries`
@@ -34,31 +31,11 @@ export function testClient(
   middleware: Middleware[],
   options: { clock?: Clock; sdkMaxRetries?: number; listen?: EventName[] } = {},
 ): TestClient {
-  const records: CostRecord[] = [];
-  const events: TestClient["events"] = [];
-  const key = "sk-test-resilience";
-  const retries = options.sdkMaxRetries === undefined ? {} : { maxRetries: options.sdkMaxRetries };
-  const llm = createClient({
-    providers: {
-      openai: openai(new OpenAI({ apiKey: key, baseURL: fakes.openai.baseURL, ...retries })),
-      anthropic: anthropic(new Anthropic({ apiKey: key, baseURL: fakes.anthropic.baseURL, ...retries })),
-    },
-    middleware: [costTracker({ onRecord: (r) => records.push(r) }), ...middleware],
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  return fakeClient(fakes, middleware, {
+    sdkMaxRetries: options.sdkMaxRetries ?? "sdk-default",
+    listen: options.listen ?? RESILIENCE_EVENTS,
     ...(options.clock && { clock: options.clock }),
   });
-  const names: EventName[] = options.listen ?? [
-    "retry",
-    "fallback",
-    "circuit-open",
-    "circuit-half-open",
-    "circuit-close",
-    "guard-engaged",
-  ];
-  for (const name of names) llm.on(name, (payload) => void events.push({ name, payload }));
-  const of = <K extends EventName>(name: K) =>
-    events.filter((e) => e.name === name).map((e) => e.payload as EventMap[K]);
-  return { llm, records, events, of };
 }
 
 export const ask = (content = "What is the capital of France?", extra: Partial<ChatRequestInput> = {}) =>
@@ -103,14 +80,4 @@ export function manualClock(start = 1_700_000_000_000) {
       now += ms;
     },
   };
-}
-
-/** Settles with the error a promise rejects with (fails the test if it resolves). */
-export async function failure(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected the call to fail, but it succeeded");
 }
