@@ -16,7 +16,7 @@ import {
   startFakeServer,
 } from "./fake-server.js";
 
-const DEFAULT_MODEL = "claude-sonnet-4-5";
+const DEFAULT_MODEL = "claude-sonnet-4-6";
 
 type Block =
   | { type: "text"; text: string }

@@ -147,7 +147,7 @@ const optionsSchema = z
  *   providers,
  *   middleware: [
  *     costTracker(),
- *     cascade({ models: ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"] }),
+ *     cascade({ models: ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-6"] }),
  *   ],
  * });
  * await llm.chat({ model: "auto", messages: [{ role: "user", content: "Explain DNS" }] });

@@ -50,7 +50,7 @@ const INSTRUCTIONS =
  *
  * @example
  * cascade({
- *   models: ["openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5"],
+ *   models: ["openai:gpt-4o-mini", "anthropic:claude-sonnet-4-6"],
  *   validators: [...defaultValidators(), judge({ model: "openai:gpt-4o-mini", rubric: "Answers the question asked" })],
  * })
  */

@@ -8,7 +8,7 @@ import { type CascadeEscalation, type CascadeOptions, CascadeRejectedError, casc
 
 const fakes = useFakes();
 
-const MODELS = ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5"];
+const MODELS = ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-6"];
 const REFUSAL = "I'm sorry, but I can't help with that.";
 
 function setup(options: Partial<CascadeOptions> = {}) {

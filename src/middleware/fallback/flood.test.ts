@@ -17,7 +17,7 @@ import {
 const fakes = useFakes();
 const prices = priceBook();
 const HAIKU = "anthropic:claude-haiku-4-5";
-const SONNET = "anthropic:claude-sonnet-4-5";
+const SONNET = "anthropic:claude-sonnet-4-6";
 const sentTo = (model: string) => fakes().anthropic.requests.filter((r) => r.body?.model === model).length;
 
 /** fallback outside retry (one call per model, SDK retries off), both inside the cost tracker. */
@@ -134,7 +134,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
 
     const results = await load(() => llm.chat(ask()), 5, 20);
 
-    const escalated = sentTo("claude-sonnet-4-5");
+    const escalated = sentTo("claude-sonnet-4-6");
     expect(escalated).toBeGreaterThanOrEqual(19);
     expect(escalated).toBeLessThanOrEqual(21);
     expect(fulfilled(results)).toHaveLength(escalated);
@@ -152,7 +152,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     expect(records).toHaveLength(100);
     const ok = records.filter((r) => r.status === "ok");
     expect(ok).toHaveLength(escalated);
-    for (const r of ok) expect(r.model).toBe("claude-sonnet-4-5");
+    for (const r of ok) expect(r.model).toBe("claude-sonnet-4-6");
     expect(records.filter((r) => r.error?.name === "CostGuardError")).toHaveLength(refused.length);
   });
 
@@ -174,7 +174,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     expect(fulfilled(results)).toHaveLength(100);
     expect(fakes().openai.requests).toHaveLength(20); // the first burst, before the circuit opened
     expect(of("circuit-open")).toHaveLength(1);
-    const escalated = sentTo("claude-sonnet-4-5");
+    const escalated = sentTo("claude-sonnet-4-6");
     expect(escalated).toBeLessThanOrEqual(21);
     expect(escalated).toBeGreaterThanOrEqual(19);
     expect(sentTo("claude-haiku-4-5")).toBe(100 - escalated);
@@ -202,7 +202,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     const routine = await load(() => llm.chat(ask()), 1, 10);
     expect(fulfilled(routine)).toHaveLength(1);
     const critical = await llm.chat(ask("pay", { metadata: { task: "checkout" } }));
-    expect(critical.model).toContain("claude-sonnet-4-5");
+    expect(critical.model).toContain("claude-sonnet-4-6");
   });
 
   it("per tenant: a tenant's flood uses up its own allowance, not everyone's", async () => {
@@ -215,7 +215,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     fakes().openai.enqueue(...times(10, { kind: "error", status: 429 }));
     await load(() => llm.chat(ask("hi", { metadata: { tenant: "a" } })), 10, 1);
 
-    expect(sentTo("claude-sonnet-4-5")).toBe(2); // 20% of a's 10; overall alone would have allowed 4
+    expect(sentTo("claude-sonnet-4-6")).toBe(2); // 20% of a's 10; overall alone would have allowed 4
     expect(of("guard-engaged").every((e) => e.scope === "tenant" && e.tenant === "a")).toBe(true);
   });
 
@@ -246,7 +246,7 @@ describe("fallback under a flood: breaker and cost guard (R2)", () => {
     const { completion, events } = await readStream(llm.stream(ask()));
     expect(completion!.text).toBe(stale.text);
     expect(events.map((e) => e.type)).toEqual(["start", "text-delta", "finish"]);
-    expect(sentTo("claude-sonnet-4-5")).toBe(0);
+    expect(sentTo("claude-sonnet-4-6")).toBe(0);
   });
 
   it("a cheaper model is never counted against the guard", async () => {

@@ -14,6 +14,8 @@ describe("catalog", () => {
     ["anthropic:claude-opus-4-1-20250805", "claude-opus-4-1"],
     ["anthropic:claude-opus-4-20250514", "claude-opus-4"],
     ["anthropic:claude-sonnet-4-5-20250929", "claude-sonnet-4-5"],
+    ["anthropic:claude-sonnet-4-6", "claude-sonnet-4-6"],
+    ["anthropic:claude-opus-4-6", "claude-opus-4-6"],
     ["anthropic:claude-3-5-haiku-latest", "claude-3-5-haiku"],
     ["vertex:claude-3-5-sonnet@20240620", "claude-3-5-sonnet"],
   ])("%s is described by the built-in %s", (ref, entry) => {
@@ -23,6 +25,9 @@ describe("catalog", () => {
   it("knows nothing of a model it does not list (no guess from a shorter name)", () => {
     expect(capabilitiesOf("openai:gpt-4.5-preview")).toBeUndefined();
     expect(capabilitiesOf("local:llama-3")).toBeUndefined();
+    // Another minor version is another model: claude-sonnet-4 lacks structured outputs, claude-sonnet-4-7 may not.
+    expect(capabilitiesOf("anthropic:claude-sonnet-4-7")).toBeUndefined();
+    expect(capabilitiesOf("anthropic:claude-opus-4-9-20270101")).toBeUndefined();
   });
 
   it("lays host entries over the built-in ones, the exact ref last", () => {

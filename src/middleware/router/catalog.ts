@@ -26,7 +26,8 @@ export interface ModelCapabilities {
  * context window, max output tokens and "Features" of each model) and
  * Anthropic's models overview (docs.anthropic.com/en/docs/about-claude/models,
  * context window and max output; vision for every Claude 3 and later model;
- * structured outputs for the 4.1 and 4.5 models, docs "Structured outputs").
+ * structured outputs for the 4.1, 4.5 and 4.6 models, docs "Structured outputs"; 128k output for
+ * Opus 4.6).
  * A host overrides or adds entries with the router's `catalog` option.
  */
 export const BUILT_IN_CATALOG: Readonly<Record<string, ModelCapabilities>> = {
@@ -65,6 +66,20 @@ export const BUILT_IN_CATALOG: Readonly<Record<string, ModelCapabilities>> = {
   "o3-mini": { contextWindow: 200_000, maxOutputTokens: 100_000, tools: true, vision: false, json: true },
   "o4-mini": { contextWindow: 200_000, maxOutputTokens: 100_000, tools: true, vision: true, json: true },
   // Anthropic
+  "claude-opus-4-6": {
+    contextWindow: 200_000,
+    maxOutputTokens: 128_000,
+    tools: true,
+    vision: true,
+    json: true,
+  },
+  "claude-sonnet-4-6": {
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    tools: true,
+    vision: true,
+    json: true,
+  },
   "claude-opus-4-5": {
     contextWindow: 200_000,
     maxOutputTokens: 64_000,
@@ -167,9 +182,15 @@ export function capabilitiesOf(
   return complete ? (merged as ModelCapabilities) : undefined;
 }
 
-/** `gpt-4o-mini-2024-07-18` starts with the name `gpt-4o-mini` (and `gpt-4o`); `gpt-4.5` does not start with `gpt-4`. */
+/**
+ * `gpt-4o-mini-2024-07-18` starts with the name `gpt-4o-mini` (and `gpt-4o`);
+ * `gpt-4.5` does not start with `gpt-4`, nor `claude-sonnet-4-6` with
+ * `claude-sonnet-4`: a short number after the name is another version of
+ * the model, whose capabilities are not guessed (a date is 4 digits or more).
+ */
 function startsWithName(model: string, prefix: string): boolean {
   if (!model.startsWith(prefix)) return false;
   const next = model.charAt(prefix.length);
-  return next === "" || next === "-" || next === "@";
+  if (next === "" || next === "@") return true;
+  return next === "-" && !/^-\d{1,3}(?:$|[-@])/.test(model.slice(prefix.length));
 }

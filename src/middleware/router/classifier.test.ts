@@ -37,7 +37,7 @@ describe("classifier: a side call to a cheap model", () => {
     });
     expect(side!.cost?.priced).toBe(true);
     expect(side!.cost!.usd).toBeCloseTo((90 * 0.15 + 1 * 0.6) / 1e6, 12);
-    expect(main).toMatchObject({ purpose: "primary", model: "claude-sonnet-4-5" });
+    expect(main).toMatchObject({ purpose: "primary", model: "claude-sonnet-4-6" });
     const total = (side!.cost as { usd: number }).usd + (main!.cost as { usd: number }).usd;
     expect(c.records[0]!.cost.usd).toBeCloseTo(total, 12);
     // The classifier sees the prompt, not the caller's other parameters.

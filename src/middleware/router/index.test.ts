@@ -96,7 +96,7 @@ describe("router: only acts on auto and host routes", () => {
     const res = await c.llm.chat(auto("Hi"));
     expect(res.text).not.toBe("");
     expect(seen).toEqual(["cheap"]);
-    expect(c.warnings.some((w) => w.message.includes("onDecision"))).toBe(true);
+    expect(c.logs.some((w) => w.message.includes("onDecision"))).toBe(true);
   });
 });
 

@@ -7,7 +7,7 @@ import { type RouteDecidedEvent, type RouterOptions, router } from "./index.js";
 
 export const CHEAP = { name: "cheap", model: "openai:gpt-4o-mini" } as const;
 export const MID = { name: "mid", model: "openai:gpt-4o" } as const;
-export const STRONG = { name: "strong", model: "anthropic:claude-sonnet-4-5" } as const;
+export const STRONG = { name: "strong", model: "anthropic:claude-sonnet-4-6" } as const;
 
 export interface RoutedClient extends TestClient {
   decisions: RouteDecidedEvent[];

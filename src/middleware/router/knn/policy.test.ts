@@ -76,9 +76,9 @@ describe("knn: the learned router", () => {
     const named = await trainKnn(
       examplesFromRouting(RECORDS).map((e) => ({
         ...e,
-        goodEnough: e.goodEnough.map((m) => (m === WEAK ? "gpt-4o-mini" : "claude-sonnet-4-5")),
+        goodEnough: e.goodEnough.map((m) => (m === WEAK ? "gpt-4o-mini" : "claude-sonnet-4-6")),
       })),
-      { maxDocumentShare: 0.5, models: ["gpt-4o-mini", "claude-sonnet-4-5"] },
+      { maxDocumentShare: 0.5, models: ["gpt-4o-mini", "claude-sonnet-4-6"] },
     );
     const c = routedClient(fakes(), {
       tiers: [CHEAP, MID, STRONG],
