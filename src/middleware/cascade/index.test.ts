@@ -5,6 +5,7 @@ import { AbortedError, ConfigError } from "../../core/errors.js";
 import type { Middleware } from "../../core/middleware.js";
 import type { ChatRequestInput } from "../../core/request.js";
 import { testClient } from "../exact-cache/test-client.js";
+import { CostGuardError, fallback } from "../fallback/index.js";
 import {
   type CascadeEscalation,
   type CascadeOptions,
@@ -21,7 +22,7 @@ const fakes = useFakes();
 
 const MINI_REF = "openai:gpt-4o-mini";
 const HAIKU_REF = "anthropic:claude-haiku-4-5";
-const SONNET_REF = "anthropic:claude-sonnet-4-5";
+const SONNET_REF = "anthropic:claude-sonnet-4-6";
 const MODELS = [MINI_REF, HAIKU_REF, SONNET_REF];
 // Published per-million prices, to check costs by hand (see src/pricing/price-book.test.ts).
 const MINI = { input: 0.15, output: 0.6 };
@@ -157,6 +158,28 @@ describe("cascade: escalates when an answer is rejected", () => {
     });
     expect(escalations[0]?.reasons[0]).toMatch(/^ProviderError: /);
   });
+
+  it("on a fallback inside it that ran out of models, but not past its cost guard", async () => {
+    const inner = (guard?: { maxShare: number; degrade: "error" }) =>
+      testClient({ openai: fakes().openai, anthropic: fakes().anthropic }, [
+        cascade({ models: [MINI_REF, SONNET_REF] }),
+        fallback({ chain: [HAIKU_REF], breaker: false, ...(guard && { guard }) }),
+      ]);
+    // No guard: gpt-4o-mini fails, so does its fallback (haiku); the cascade's next step answers.
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().anthropic.enqueue({ kind: "error", status: 500 }, { kind: "text", text: "Paris." });
+    const res = await inner().llm.chat(ask());
+    expect([res.model, res.text]).toEqual(["claude-sonnet-4-6", "Paris."]);
+    expect(res.meta.state.cascade?.steps[0]?.error).toMatchObject({ name: "AllModelsFailedError" });
+
+    // A guard that allows no escalation refuses the fallback to haiku: that refusal is the answer.
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    const refused = await inner({ maxShare: 0, degrade: "error" })
+      .llm.chat(ask())
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CostGuardError);
+    expect(anthropicModels()).toEqual(["claude-haiku-4-5", "claude-sonnet-4-6"]); // nothing more after the refusal
+  });
 });
 
 describe("cascade: a judge on a cheap model", () => {
@@ -205,7 +228,7 @@ describe("cascade: a judge on a cheap model", () => {
   });
 
   it("rejects when the judge gives no score, or its call fails", async () => {
-    const { llm, warnings } = withJudge();
+    const { llm, logs: warnings } = withJudge();
     fakes().openai.enqueue(
       { kind: "text", text: "Lyon." },
       { kind: "text", text: "It is fine." },
@@ -238,12 +261,12 @@ describe("cascade: the cost record (A7)", () => {
       { kind: "text", text: "Paris.", usage: { input: 100, output: 20 } },
     );
     const res = await llm.chat(ask());
-    expect(res.model).toBe("claude-sonnet-4-5");
+    expect(res.model).toBe("claude-sonnet-4-6");
     const r = records[0]!;
     expect(r.attempts.map((a) => [a.purpose, a.provider, a.model])).toEqual([
       ["primary", "openai", "gpt-4o-mini"],
       ["escalation", "anthropic", "claude-haiku-4-5"],
-      ["escalation", "anthropic", "claude-sonnet-4-5"],
+      ["escalation", "anthropic", "claude-sonnet-4-6"],
     ]);
     const [mini, haiku, sonnet] = [usd(MINI, 100, 1), usd(HAIKU, 100, 10), usd(SONNET, 100, 20)];
     expect(r.attempts.map((a) => a.cost?.usd)).toEqual(
@@ -277,7 +300,7 @@ describe("cascade: the cost record (A7)", () => {
     const { llm, records } = setup({}, [router]);
     fakes().anthropic.enqueue({ kind: "refusal", text: "No." }, { kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
-    expect(res.model).toBe("claude-sonnet-4-5");
+    expect(res.model).toBe("claude-sonnet-4-6");
     expect(fakes().openai.requests).toHaveLength(0); // never cheaper than the router's choice
     expect(records[0]!.route).toEqual({ model: HAIKU_REF, tier: "strong", reason: "long question" });
     expect(res.meta.state.cascade?.steps.map((s) => s.model)).toEqual([HAIKU_REF, SONNET_REF]);
@@ -290,7 +313,7 @@ describe("cascade: the last model", () => {
     fakes().openai.enqueue({ kind: "refusal", text: "No." });
     fakes().anthropic.enqueue({ kind: "refusal", text: "No." }, { kind: "refusal", text: "Still no." });
     const res = await llm.chat(ask());
-    expect(res.model).toBe("claude-sonnet-4-5");
+    expect(res.model).toBe("claude-sonnet-4-6");
     expect(res.finishReason).toBe("refusal");
     expect(res.meta.state.cascade?.steps.at(-1)).toEqual({
       model: SONNET_REF,
@@ -333,7 +356,7 @@ describe("cascade: which requests it acts on", () => {
     const { llm } = setup();
     fakes().anthropic.enqueue({ kind: "refusal", text: "No." });
     const res = await llm.chat(ask({ model: HAIKU_REF }));
-    expect(res.model).toBe("claude-sonnet-4-5");
+    expect(res.model).toBe("claude-sonnet-4-6");
     expect(fakes().openai.requests).toHaveLength(0);
 
     fakes().openai.enqueue({ kind: "refusal", text: "No." });
@@ -378,7 +401,7 @@ describe("cascade: which requests it acts on", () => {
   });
 
   it("a model the client cannot call is skipped with a warning, not a failure", async () => {
-    const { llm, warnings, records } = setup({ models: ["mistral:small", HAIKU_REF] });
+    const { llm, logs: warnings, records } = setup({ models: ["mistral:small", HAIKU_REF] });
     fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
     const res = await llm.chat(ask());
     expect(res.text).toBe("Paris.");

@@ -1,6 +1,7 @@
 import type { Completion, StreamEvent } from "../../core/completion.js";
 import type { RequestContext } from "../../core/context.js";
 import { AbortedError, InvalidRequestError, ProviderError } from "../../core/errors.js";
+import { AllModelsFailedError, CostGuardError } from "../fallback/errors.js";
 import type { Next } from "../../core/middleware.js";
 import { completedReply, once, type Reply, replayEvents, streamingReply } from "../../core/reply.js";
 import type { CascadeState } from "./index.js";
@@ -227,13 +228,19 @@ class CascadeRun {
   /**
    * Records a failed call, then escalates. The last model's failure, a
    * caller's abort and anything but a provider or request error (a bug, a
-   * budget refusal from an inner layer) are rethrown as they are.
+   * budget refusal from an inner layer) are rethrown as they are. A
+   * `fallback` inside the cascade that ran out of models is a provider
+   * failure; its cost guard's refusal is not, or the cascade would get
+   * round the guard.
    */
   private failed(i: number, error: unknown, shown: boolean): void {
     const reasons = [describe(error)];
     this.record(i, false, false, reasons, error);
     const escalates =
-      (error instanceof ProviderError || error instanceof InvalidRequestError) && !this.ctx.signal.aborted;
+      (error instanceof ProviderError ||
+        error instanceof InvalidRequestError ||
+        (error instanceof AllModelsFailedError && !(error instanceof CostGuardError))) &&
+      !this.ctx.signal.aborted;
     if (!escalates || i === this.models.length - 1) throw error;
     if (error instanceof InvalidRequestError) {
       this.ctx.services.log.warn(`cascade: ${this.models[i]} cannot take the request; escalating`, {

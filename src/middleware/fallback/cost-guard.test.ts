@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { CostGuard } from "./cost-guard.js";
 
+let requests = 0;
+/** A new request id. */
+const id = () => `req-${++requests}`;
+
 /** Counts `n` requests that all want to escalate; returns how many were let through. */
 function flood(guard: CostGuard, n: number, tenant?: string, now = 0, critical = false): number {
   let admitted = 0;
   for (let i = 0; i < n; i++) {
-    guard.countRequest(tenant, now);
-    if (guard.admit(tenant, now, critical) === undefined) admitted++;
+    const request = id();
+    guard.countRequest(tenant, now, request);
+    if (guard.admit(tenant, now, critical, request) === undefined) admitted++;
   }
   return admitted;
 }
@@ -20,7 +25,7 @@ describe("CostGuard", () => {
 
   it("a request that did not need to escalate still counts in the denominator", () => {
     const guard = new CostGuard(0.2, 60_000, false);
-    for (let i = 0; i < 50; i++) guard.countRequest(undefined, 0);
+    for (let i = 0; i < 50; i++) guard.countRequest(undefined, 0, id());
     expect(flood(guard, 50)).toBe(20);
   });
 
@@ -32,8 +37,9 @@ describe("CostGuard", () => {
   it("says which allowance is used up, with the share", () => {
     const guard = new CostGuard(0.2, 60_000, false);
     expect(flood(guard, 4)).toBe(1);
-    guard.countRequest(undefined, 0);
-    const refusal = guard.admit(undefined, 0, false);
+    const request = id();
+    guard.countRequest(undefined, 0, request);
+    const refusal = guard.admit(undefined, 0, false, request);
     expect(refusal).toEqual({ scope: "overall", share: 0.2, maxShare: 0.2 });
   });
 
@@ -55,13 +61,26 @@ describe("CostGuard", () => {
     const shared = new CostGuard(0.2, 60_000, false);
     const perTenant = new CostGuard(0.2, 60_000, true);
     for (const guard of [shared, perTenant]) {
-      for (let i = 0; i < 10; i++) guard.countRequest("b", 0); // b's traffic answers without escalating
+      for (let i = 0; i < 10; i++) guard.countRequest("b", 0, id()); // b's traffic answers without escalating
     }
     expect(flood(shared, 10, "a")).toBe(4);
     expect(flood(perTenant, 10, "a")).toBe(2);
-    expect(perTenant.admit("a", 0, false)).toMatchObject({ scope: "tenant", share: 0.2 });
+    expect(perTenant.admit("a", 0, false, id())).toMatchObject({ scope: "tenant", share: 0.2 });
     // b's own allowance is untouched.
-    perTenant.countRequest("b", 0);
-    expect(perTenant.admit("b", 0, false)).toBeUndefined();
+    const b = id();
+    perTenant.countRequest("b", 0, b);
+    expect(perTenant.admit("b", 0, false, b)).toBeUndefined();
+  });
+
+  it("a request that passes more than once (each step of a cascade) counts once, and escalates once", () => {
+    const guard = new CostGuard(0.5, 60_000, false);
+    const request = id();
+    for (let step = 0; step < 3; step++) guard.countRequest(undefined, 0, request);
+    expect(guard.admit(undefined, 0, false, request)).toBeUndefined(); // 0 of 1 escalated
+    expect(guard.admit(undefined, 0, false, request)).toBeUndefined(); // already let through: not counted again
+    const other = id();
+    guard.countRequest(undefined, 0, other);
+    // 1 escalation of 2 requests: the next one would exceed 50%. Counted per step, it would read 2 of 4.
+    expect(guard.admit(undefined, 0, false, other)).toEqual({ scope: "overall", share: 0.5, maxShare: 0.5 });
   });
 });

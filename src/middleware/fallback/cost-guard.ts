@@ -63,6 +63,8 @@ export interface GuardRefusal {
 const REQUESTS = 0;
 const ESCALATIONS = 1;
 const MAX_TENANTS = 10_000;
+/** Requests remembered by id, so that one passing through `fallback` more than once (each step of a cascade) counts once. */
+const MAX_REQUESTS_IN_FLIGHT = 10_000;
 
 /**
  * The guard's counters: requests and escalations over a sliding window,
@@ -73,6 +75,8 @@ const MAX_TENANTS = 10_000;
 export class CostGuard {
   readonly #overall: SlidingWindow;
   readonly #tenants: LRUCache<string, SlidingWindow> | undefined;
+  /** Requests seen lately, by id: `true` once one was let escalate. */
+  readonly #seen = new LRUCache<string, boolean>({ max: MAX_REQUESTS_IN_FLIGHT });
 
   constructor(
     private readonly maxShare: number,
@@ -83,21 +87,26 @@ export class CostGuard {
     this.#tenants = perTenant ? new LRUCache({ max: MAX_TENANTS }) : undefined;
   }
 
-  /** Counts a request in the denominator. */
-  countRequest(tenant: string | undefined, now: number): void {
+  /** Counts a request in the denominator, once per request id. */
+  countRequest(tenant: string | undefined, now: number, requestId: string): void {
+    if (this.#seen.has(requestId)) return;
+    this.#seen.set(requestId, false);
     this.#overall.add(now, REQUESTS);
     this.#tenant(tenant)?.add(now, REQUESTS);
   }
 
   /**
    * Asks to escalate: counts it and returns `undefined` when allowed (or
-   * `critical`), otherwise which allowance is used up.
+   * `critical`), otherwise which allowance is used up. A request already let
+   * escalate is let again without counting twice: the cap is on requests.
    */
   admit(
     tenant: string | undefined,
     now: number,
     critical: boolean,
+    requestId: string,
   ): Pick<GuardRefusal, "scope" | "share" | "maxShare"> | undefined {
+    if (this.#seen.get(requestId) === true) return undefined;
     const windows: ["overall" | "tenant", SlidingWindow][] = [["overall", this.#overall]];
     const own = this.#tenant(tenant);
     if (own) windows.push(["tenant", own]);
@@ -110,6 +119,7 @@ export class CostGuard {
       }
     }
     for (const [, window] of windows) window.add(now, ESCALATIONS);
+    this.#seen.set(requestId, true);
     return undefined;
   }
 
