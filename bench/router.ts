@@ -38,9 +38,9 @@ import {
   scorePrompts,
 } from "../src/middleware/router/knn/evaluate.js";
 import { formatEvaluation } from "../src/middleware/router/knn/report.js";
-import { type BenchOptions, measure, type Plan } from "./harness.js";
+import { type BenchOptions, measure, type Plan, slices } from "./harness.js";
 import { instant } from "./overhead-inprocess.js";
-import { type Summary, signed, target } from "./stats.js";
+import { median, type Summary, signed, target } from "./stats.js";
 
 export const name = "router";
 
@@ -219,10 +219,13 @@ async function overhead(model: KnnModel, heldOut: readonly RoutingRecord[], quic
     model,
     messages: [{ role: "user" as const, content: prompts[i % prompts.length]! }],
   });
+  // Finely interleaved (250 calls of each variant per round, the order rotating from round to
+  // round), so that drift and machine noise fall on the three alike; 10,000 timed calls of each
+  // (--quick: 2,000) after 5,000 untimed ones, which leave the pipeline and the kNN path optimized.
   const plan: Plan = quick
-    ? { warmup: 500, rounds: 4, perRound: 500 }
-    : { warmup: 2_000, rounds: 10, perRound: 1_000 };
-  const { summaries } = await measure(
+    ? { warmup: 2_000, rounds: 8, perRound: 250 }
+    : { warmup: 5_000, rounds: 40, perRound: 250 };
+  const { summaries, samples } = await measure(
     "Routing decision overhead, in-process (a provider that answers at once; prompts from the held-out set)",
     plan,
     [
@@ -233,8 +236,15 @@ async function overhead(model: KnnModel, heldOut: readonly RoutingRecord[], quic
     { baseline: 0, ratios: false },
   );
   const [base, r, rc] = summaries as [Summary, Summary, Summary];
+  // Slice i of every variant covers the same rounds: the spread of (c)-(a) over them is the noise.
+  const named = slices(samples[0]!, 10);
+  const spread = slices(samples[2]!, 10).map((s, i) => (median(s) - median(named[i]!)) / 1000);
   console.log(
     `\n  info    router: (b)-(a) = ${signed(r.p50 - base.p50)} µs median per request (mean ${signed(r.mean - base.mean)} µs)`,
+  );
+  console.log(
+    `  info    (c)-(a) median in each tenth of the run: ${signed(Math.min(...spread))} .. ${signed(Math.max(...spread))} µs` +
+      " (the spread is noise)",
   );
   console.log(
     target(

@@ -225,7 +225,7 @@ export class TokenEstimator {
    */
   upperBound(request: ChatRequest, ref: ModelRef): TokenUpperBound {
     const profile = modelProfile(ref);
-    const gathered = this.#gather(request, ref, profile);
+    const gathered = this.#gather(request, ref, profile, false);
     return { upperBound: this.#bound(gathered, this.#ratio(ref, profile)), bytes: gathered.bytes };
   }
 
@@ -329,14 +329,7 @@ export class TokenEstimator {
   }
 
   #checkBytes(bytes: number, ref: ModelRef): void {
-    if (bytes > this.options.maxInputBytes) {
-      throw new InputTooLargeError({
-        bytes,
-        maxBytes: this.options.maxInputBytes,
-        provider: ref.provider,
-        model: ref.model,
-      });
-    }
+    checkBytes(bytes, this.options.maxInputBytes, ref);
   }
 
   #bound(g: Gathered, ratio: number): number {
@@ -356,68 +349,40 @@ export class TokenEstimator {
     return total;
   }
 
-  /** One pass over the request: the texts to count, their bytes (checked against the cap as they add up), the fixed costs. */
-  #gather(request: ChatRequest, ref: ModelRef, profile: ModelProfile): Gathered {
-    const g: Gathered = {
-      texts: [],
-      bytes: 0,
-      extraBytes: 0,
-      overhead: REPLY_PRIMING_TOKENS,
-      images: 0,
-      imagesUpper: 0,
-      providerPrompt: 0,
-    };
-    const addText = (category: Category, text: string) => {
-      if (text.length === 0) return;
-      g.bytes += utf8Bytes(text);
-      this.#checkBytes(g.bytes, ref);
-      g.texts.push({ category, text });
-    };
-    const addMessage = () => {
-      g.overhead += TOKENS_PER_MESSAGE + TOKENS_PER_ROLE;
-    };
-    const addImage = (part: ImagePart) => {
-      const cost = imageTokens(
-        profile.family,
-        profile.base,
-        part.detail ?? "auto",
-        imageSizeFromUrl(part.url),
-      );
-      g.images += cost.tokens;
-      g.imagesUpper += cost.upperBound;
-    };
-    const addParts = (category: Category, parts: readonly (TextPart | ImagePart)[]) => {
-      for (const part of parts) {
-        if (part.type === "text") addText(category, part.text);
-        else addImage(part);
-      }
-    };
+  /**
+   * One pass over the request: the texts to count (collected only when
+   * `collect`: the byte bound needs none), their bytes (checked against the
+   * cap as they add up), the fixed costs. Closure-free: the bound runs on
+   * every routed request.
+   */
+  #gather(request: ChatRequest, ref: ModelRef, profile: ModelProfile, collect = true): Gathered {
+    const g = new Gathering(this.options.maxInputBytes, ref, profile, collect);
 
     if (request.system !== undefined) {
-      addMessage();
-      if (typeof request.system === "string") addText("system", request.system);
-      else addParts("system", request.system);
+      g.addMessage();
+      if (typeof request.system === "string") g.addText("system", request.system);
+      else g.addParts("system", request.system);
     }
 
     for (const message of request.messages) {
       switch (message.role) {
         case "user":
-          addMessage();
-          if (typeof message.content === "string") addText("messages", message.content);
-          else addParts("messages", message.content);
+          g.addMessage();
+          if (typeof message.content === "string") g.addText("messages", message.content);
+          else g.addParts("messages", message.content);
           break;
         case "assistant":
-          addMessage();
+          g.addMessage();
           if (typeof message.content === "string") {
-            addText("messages", message.content);
+            g.addText("messages", message.content);
             break;
           }
           for (const part of message.content) {
-            if (part.type === "text") addText("messages", part.text);
+            if (part.type === "text") g.addText("messages", part.text);
             else if (part.type === "tool-call") {
               g.overhead += TOKENS_PER_TOOL_CALL;
-              addText("messages", part.name);
-              addText("messages", part.arguments);
+              g.addText("messages", part.name);
+              g.addText("messages", part.arguments);
             } else {
               // Reasoning of earlier turns: providers mostly drop it from the
               // context, so it is left out of the estimate but kept in the bound.
@@ -428,9 +393,9 @@ export class TokenEstimator {
         case "tool":
           // Each tool result travels as its own message on OpenAI's wire.
           for (const result of message.content) {
-            addMessage();
-            if (typeof result.content === "string") addText("messages", result.content);
-            else addParts("messages", result.content);
+            g.addMessage();
+            if (typeof result.content === "string") g.addText("messages", result.content);
+            else g.addParts("messages", result.content);
           }
           break;
       }
@@ -439,22 +404,78 @@ export class TokenEstimator {
     if (request.tools && request.tools.length > 0) {
       g.overhead += TOOLS_OVERHEAD_TOKENS;
       request.tools.forEach((tool, i) => {
-        addText(
+        g.addText(
           "tools",
           toJson({ name: tool.name, description: tool.description, parameters: tool.parameters }, i),
         );
       });
       const choice = request.toolChoice;
       const forced = choice === "required" || (typeof choice === "object" && choice.type === "tool");
-      if (typeof choice === "object") addText("tools", choice.name);
+      if (typeof choice === "object") g.addText("tools", choice.name);
       if (profile.family === "anthropic") g.providerPrompt += anthropicToolPromptTokens(profile.base, forced);
     }
 
     const format = request.responseFormat;
     if (format?.type === "json-schema") {
-      addText("tools", toJson({ name: format.name, description: format.description, schema: format.schema }));
+      g.addText(
+        "tools",
+        toJson({ name: format.name, description: format.description, schema: format.schema }),
+      );
     }
     return g;
+  }
+}
+
+/** What `#gather` adds up, with the steps it takes (methods, not closures made at each call). */
+class Gathering implements Gathered {
+  readonly texts: { category: Category; text: string }[] = [];
+  bytes = 0;
+  extraBytes = 0;
+  overhead = REPLY_PRIMING_TOKENS;
+  images = 0;
+  imagesUpper = 0;
+  providerPrompt = 0;
+
+  constructor(
+    readonly maxInputBytes: number,
+    readonly ref: ModelRef,
+    readonly profile: ModelProfile,
+    readonly collect: boolean,
+  ) {}
+
+  addText(category: Category, text: string): void {
+    if (text.length === 0) return;
+    this.bytes += utf8Bytes(text);
+    checkBytes(this.bytes, this.maxInputBytes, this.ref);
+    if (this.collect) this.texts.push({ category, text });
+  }
+
+  addMessage(): void {
+    this.overhead += TOKENS_PER_MESSAGE + TOKENS_PER_ROLE;
+  }
+
+  addImage(part: ImagePart): void {
+    const cost = imageTokens(
+      this.profile.family,
+      this.profile.base,
+      part.detail ?? "auto",
+      imageSizeFromUrl(part.url),
+    );
+    this.images += cost.tokens;
+    this.imagesUpper += cost.upperBound;
+  }
+
+  addParts(category: Category, parts: readonly (TextPart | ImagePart)[]): void {
+    for (const part of parts) {
+      if (part.type === "text") this.addText(category, part.text);
+      else this.addImage(part);
+    }
+  }
+}
+
+function checkBytes(bytes: number, maxBytes: number, ref: ModelRef): void {
+  if (bytes > maxBytes) {
+    throw new InputTooLargeError({ bytes, maxBytes, provider: ref.provider, model: ref.model });
   }
 }
 

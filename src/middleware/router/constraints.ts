@@ -77,62 +77,80 @@ export function checkTiers(
   const request = tokens.request;
   const allowed: CheckedTier[] = [];
   const rejected: TierRejection[] = [];
-  const unsure: { tier: CheckedTier; output: number; limit: number }[] = [];
+  let unsure: { tier: CheckedTier; output: number; limit: number }[] | undefined;
   let tools: boolean | undefined;
   let images: boolean | undefined;
   const json = wantsJson(request);
   for (const tier of tiers) {
     const c = tier.capabilities;
-    const reject = (reason: string) => rejected.push({ tier: tier.name, model: tier.model, reason });
     if (request.maxOutputTokens !== undefined && request.maxOutputTokens > c.maxOutputTokens) {
-      reject(
-        `max-output: asks for ${request.maxOutputTokens} output tokens, the model gives at most ${c.maxOutputTokens}`,
+      rejected.push(
+        rejection(
+          tier,
+          `max-output: asks for ${request.maxOutputTokens} output tokens, the model gives at most ${c.maxOutputTokens}`,
+        ),
       );
       continue;
     }
     if (json && !c.json) {
-      reject("json: the model has no structured output");
+      rejected.push(rejection(tier, "json: the model has no structured output"));
       continue;
     }
     tools ??= usesTools(request);
     if (tools && !c.tools) {
-      reject("tools: the model has no tool calling");
+      rejected.push(rejection(tier, "tools: the model has no tool calling"));
       continue;
     }
     images ??= hasImages(request);
     if (images && !c.vision) {
-      reject("vision: the model takes no images");
+      rejected.push(rejection(tier, "vision: the model takes no images"));
       continue;
     }
     const output = request.maxOutputTokens ?? Math.min(outputReserve, c.maxOutputTokens);
     const limit = Math.min(c.contextWindow - output, c.maxInputTokens ?? Number.POSITIVE_INFINITY);
     if (tokens.bound(tier) <= limit) allowed.push(tier);
-    else unsure.push({ tier, output, limit });
-  }
-  if (unsure.length === 0) return { allowed, rejected };
-  return (async () => {
-    for (const { tier, output, limit } of unsure) {
-      const input = await tokens.estimate(tier);
-      if (Math.ceil(input * (1 + WINDOW_MARGIN)) <= limit) {
-        allowed.push(tier);
-        continue;
-      }
-      const c = tier.capabilities;
-      const margin = `(+${WINDOW_MARGIN * 100}% margin)`;
-      rejected.push({
-        tier: tier.name,
-        model: tier.model,
-        reason:
-          c.maxInputTokens !== undefined && c.maxInputTokens < c.contextWindow - output
-            ? `context-window: ~${input} input tokens ${margin}, the model takes at most ${c.maxInputTokens} input tokens`
-            : `context-window: ~${input} input tokens ${margin} + ${output} output tokens, the model's window is ${c.contextWindow}`,
-      });
+    else {
+      unsure ??= [];
+      unsure.push({ tier, output, limit });
     }
-    const rank = new Map(tiers.map((t, i) => [t.name, i]));
-    allowed.sort((a, b) => a.rank - b.rank);
-    rejected.sort((a, b) => rank.get(a.tier)! - rank.get(b.tier)!);
-    return { allowed, rejected };
-  })();
+  }
+  if (unsure === undefined) return { allowed, rejected };
+  return settleUnsure(tiers, tokens, allowed, rejected, unsure);
+}
+
+function rejection(tier: CheckedTier, reason: string): TierRejection {
+  return { tier: tier.name, model: tier.model, reason };
+}
+
+/** The tiers the byte bound left unsure, judged on the tokenizer's estimate. */
+async function settleUnsure(
+  tiers: readonly CheckedTier[],
+  tokens: RequestTokens,
+  allowed: CheckedTier[],
+  rejected: TierRejection[],
+  unsure: readonly { tier: CheckedTier; output: number; limit: number }[],
+): Promise<TierCheck> {
+  for (const { tier, output, limit } of unsure) {
+    const input = await tokens.estimate(tier);
+    if (Math.ceil(input * (1 + WINDOW_MARGIN)) <= limit) {
+      allowed.push(tier);
+      continue;
+    }
+    const c = tier.capabilities;
+    const margin = `(+${WINDOW_MARGIN * 100}% margin)`;
+    rejected.push({
+      tier: tier.name,
+      model: tier.model,
+      reason:
+        c.maxInputTokens !== undefined && c.maxInputTokens < c.contextWindow - output
+          ? `context-window: ~${input} input tokens ${margin}, the model takes at most ${c.maxInputTokens} input tokens`
+          : `context-window: ~${input} input tokens ${margin} + ${output} output tokens, the model's window is ${c.contextWindow}`,
+    });
+  }
+  const rank = new Map(tiers.map((t, i) => [t.name, i]));
+  allowed.sort((a, b) => a.rank - b.rank);
+  rejected.sort((a, b) => rank.get(a.tier)! - rank.get(b.tier)!);
+  return { allowed, rejected };
 }
 
 /**

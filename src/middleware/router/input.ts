@@ -1,19 +1,28 @@
 import type { RequestContext } from "../../core/context.js";
 import type { ChatRequest, Message } from "../../core/request.js";
+import type { CheckedTier, RequestTokens } from "./constraints.js";
 import { looksLikeCode, looksLikeMath, looksMultiStep } from "./detectors.js";
 import type { PromptTraits, RoutingInput, Tier } from "./policy.js";
 
-/** Builds what policies see; every trait and the token estimate are computed on first read only. */
+/**
+ * Builds what policies see, for the tier whose tokenizer judges token
+ * conditions (`measured`); every trait and the token estimate are computed
+ * on first read only. Built for every routed request: its only closures are
+ * the two token functions and the trait getters, written as methods and
+ * getters (a build that keeps function names, as tsx does, renames every
+ * arrow function bound to a name with a defineProperty call, each time one
+ * is created).
+ */
 export function routingInput(
   ctx: RequestContext,
   route: string,
   tiers: readonly Tier[],
-  inputTokens: () => Promise<number>,
-  inputTokensAtMost: () => number,
+  tokens: RequestTokens,
+  measured: CheckedTier,
 ): RoutingInput {
   const request = ctx.request;
   const text = lastUserText(request.messages);
-  let tokens: Promise<number> | undefined;
+  let estimate: Promise<number> | undefined;
   let bound: number | undefined;
   return {
     ctx,
@@ -22,12 +31,12 @@ export function routingInput(
     tiers,
     text,
     traits: lazyTraits(request, text),
-    inputTokens: () => {
-      tokens ??= inputTokens();
-      return tokens;
+    inputTokens() {
+      estimate ??= tokens.estimate(measured);
+      return estimate;
     },
-    inputTokensAtMost: () => {
-      bound ??= inputTokensAtMost();
+    inputTokensAtMost() {
+      bound ??= tokens.bound(measured);
       return bound;
     },
   };
@@ -78,29 +87,31 @@ export function wantsJson(request: ChatRequest): boolean {
 }
 
 function lazyTraits(request: ChatRequest, text: string): PromptTraits {
-  const memo: Partial<Record<keyof PromptTraits, boolean>> = {};
-  const once = (key: keyof PromptTraits, compute: () => boolean) => {
-    const known = memo[key];
-    if (known !== undefined) return known;
-    const value = compute();
-    memo[key] = value;
-    return value;
-  };
+  let code: boolean | undefined;
+  let math: boolean | undefined;
+  let multiStep: boolean | undefined;
+  let tools: boolean | undefined;
+  let images: boolean | undefined;
   return {
     get code() {
-      return once("code", () => looksLikeCode(text));
+      code ??= looksLikeCode(text);
+      return code;
     },
     get math() {
-      return once("math", () => looksLikeMath(text));
+      math ??= looksLikeMath(text);
+      return math;
     },
     get multiStep() {
-      return once("multiStep", () => looksMultiStep(text));
+      multiStep ??= looksMultiStep(text);
+      return multiStep;
     },
     get tools() {
-      return once("tools", () => usesTools(request));
+      tools ??= usesTools(request);
+      return tools;
     },
     get images() {
-      return once("images", () => hasImages(request));
+      images ??= hasImages(request);
+      return images;
     },
   };
 }

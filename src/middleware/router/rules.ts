@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { RequestContext } from "../../core/context.js";
 import { ConfigError } from "../../core/errors.js";
 import { parseOptions } from "../../core/options.js";
-import type { PolicyDecision, PromptTraits, RoutingInput, RoutingPolicy } from "./policy.js";
+import type { PolicyDecision, RoutingInput, RoutingPolicy } from "./policy.js";
 
 /**
  * What a rule matches; every condition given must hold (AND). A list
@@ -77,14 +77,6 @@ const schema = z.object({
   rules: z.array(ruleSchema),
   options: z.object({ planOf: z.function().optional() }).strict(),
 });
-
-const TRAITS = [
-  "code",
-  "math",
-  "multiStep",
-  "tools",
-  "images",
-] as const satisfies readonly (keyof PromptTraits)[];
 
 /**
  * Routes by rules, first match wins; abstains when none matches. Conditions
@@ -181,39 +173,70 @@ function boundVerdict(c: RuleConditions, input: RoutingInput, matched?: string[]
   return undefined;
 }
 
-/** The matched conditions' descriptions, or undefined when one fails (token conditions are left to the caller). */
+/**
+ * The matched conditions' descriptions, or undefined when one fails (token
+ * conditions are left to the caller). Runs for every rule of every routed
+ * request, and most fail on their first condition: the list is allocated on
+ * the first match, and each condition is read by name (no keyed lookups).
+ */
 function matchSync(c: RuleConditions, input: RoutingInput, options: RulesOptions): string[] | undefined {
-  const matched: string[] = [];
+  let matched: string[] | undefined;
   const meta = input.request.metadata;
   if (c.task !== undefined) {
     if (!includes(c.task, meta?.task)) return undefined;
-    matched.push(`task=${meta!.task}`);
+    matched = add(matched, `task=${meta!.task}`);
   }
   if (c.tenant !== undefined) {
     if (!includes(c.tenant, meta?.tenant)) return undefined;
-    matched.push("tenant");
+    matched = add(matched, "tenant");
   }
   if (c.tags !== undefined) {
     const tag = c.tags.find((t) => meta?.tags?.includes(t));
     if (tag === undefined) return undefined;
-    matched.push(`tag=${tag}`);
+    matched = add(matched, `tag=${tag}`);
   }
   if (c.priority !== undefined) {
     if ((meta?.priority ?? "interactive") !== c.priority) return undefined;
-    matched.push(`priority=${c.priority}`);
+    matched = add(matched, `priority=${c.priority}`);
   }
   if (c.plan !== undefined) {
     const plan = options.planOf?.(input.ctx);
     if (!includes(c.plan, plan)) return undefined;
-    matched.push(`plan=${plan}`);
+    matched = add(matched, `plan=${plan}`);
   }
-  for (const trait of TRAITS) {
-    const want = c[trait];
-    if (want === undefined) continue;
-    if (input.traits[trait] !== want) return undefined;
-    matched.push(want ? trait : `no ${trait}`);
+  // The traits, each read (and so detected) only when a condition names it.
+  const code = c.code;
+  if (code !== undefined) {
+    if (input.traits.code !== code) return undefined;
+    matched = add(matched, code ? "code" : "no code");
   }
-  return matched;
+  const math = c.math;
+  if (math !== undefined) {
+    if (input.traits.math !== math) return undefined;
+    matched = add(matched, math ? "math" : "no math");
+  }
+  const multiStep = c.multiStep;
+  if (multiStep !== undefined) {
+    if (input.traits.multiStep !== multiStep) return undefined;
+    matched = add(matched, multiStep ? "multiStep" : "no multiStep");
+  }
+  const tools = c.tools;
+  if (tools !== undefined) {
+    if (input.traits.tools !== tools) return undefined;
+    matched = add(matched, tools ? "tools" : "no tools");
+  }
+  const images = c.images;
+  if (images !== undefined) {
+    if (input.traits.images !== images) return undefined;
+    matched = add(matched, images ? "images" : "no images");
+  }
+  return matched ?? [];
+}
+
+function add(list: string[] | undefined, item: string): string[] {
+  if (list === undefined) return [item];
+  list.push(item);
+  return list;
 }
 
 function includes(allowed: string | readonly string[], value: string | undefined): boolean {

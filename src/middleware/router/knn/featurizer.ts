@@ -24,6 +24,16 @@ export interface SparseVector {
   readonly values: Float32Array;
 }
 
+/**
+ * A query vector in buffers its owner reuses from one query to the next:
+ * the first `length` entries of `indices` / `values` (grown when short).
+ */
+export interface SparseQuery {
+  length: number;
+  indices: Uint32Array;
+  values: Float32Array;
+}
+
 /** What a fitted featurizer is made of: enough to rebuild it exactly (`toJSON` / `fromJSON`). */
 export interface LexicalFeaturizerJson {
   kind: "lexical";
@@ -50,6 +60,7 @@ export class LexicalFeaturizer {
   // Scratch space, reused: featurize() is synchronous, so no two calls interleave.
   readonly #touched: Uint32Array;
   #words = new Uint32Array(1024);
+  #weights = new Float32Array(256);
   #select = new Float32Array(256);
 
   #scratch(size: number): Float32Array {
@@ -117,29 +128,76 @@ export class LexicalFeaturizer {
    * bounds the cost of a search whatever the prompt's length.
    */
   featurize(text: string, maxFeatures = Number.POSITIVE_INFINITY): SparseVector {
+    const distinct = this.#weigh(text);
+    const kept = Math.min(distinct, maxFeatures);
+    const indices = new Uint32Array(kept);
+    const values = new Float32Array(kept);
+    this.#keep(distinct, maxFeatures, kept, indices, values);
+    return { indices, values };
+  }
+
+  /**
+   * {@link featurize} into `query`'s buffers (grown when short), the same
+   * vector bit for bit, with nothing allocated once they are large enough:
+   * for a search that reads it at once (the router's decision path).
+   */
+  featurizeInto(text: string, maxFeatures: number, query: SparseQuery): SparseQuery {
+    const distinct = this.#weigh(text);
+    const kept = Math.min(distinct, maxFeatures);
+    if (query.indices.length < kept) {
+      query.indices = new Uint32Array(kept);
+      query.values = new Float32Array(kept);
+    }
+    this.#keep(distinct, maxFeatures, kept, query.indices, query.values);
+    query.length = kept;
+    return query;
+  }
+
+  /**
+   * Counts the known words of `text` and weighs each, `(1 + ln tf) x idf`:
+   * the word's slot in `#touched[j]` and its weight in `#weights[j]`, in
+   * order of first appearance. Returns how many.
+   */
+  #weigh(text: string): number {
     const limit = Math.min(text.length, MAX_FEATURIZED_CHARS);
     if (this.#words.length < limit) this.#words = new Uint32Array(limit);
-    const n = wordHashes(text, this.#words);
+    const words = this.#words;
+    const n = wordHashes(text, words);
     const table = this.#table;
     const touched = this.#touched;
     let distinct = 0;
     for (let i = 0; i < n; i++) {
-      const slot = table.find(this.#words[i]!);
+      const slot = table.find(words[i]!);
       if (slot < 0) continue;
       if (table.count(slot) === 0) touched[distinct++] = slot;
       table.increment(slot);
     }
-    const weights = new Float32Array(distinct);
+    if (this.#weights.length < distinct) this.#weights = new Float32Array(distinct * 2);
+    const weights = this.#weights;
     for (let j = 0; j < distinct; j++) {
       const slot = touched[j]!;
-      weights[j] = (1 + Math.log(table.count(slot))) * table.idf(slot);
+      const tf = table.count(slot);
+      // Most words occur once, and 1 + ln 1 is exactly 1: no logarithm for them.
+      weights[j] = (tf === 1 ? 1 : 1 + Math.log(tf)) * table.idf(slot);
       table.reset(slot);
     }
+    return distinct;
+  }
+
+  /** The `kept` heaviest of the `distinct` words just weighed, L2-normalized, into `indices` / `values`. */
+  #keep(
+    distinct: number,
+    maxFeatures: number,
+    kept: number,
+    indices: Uint32Array,
+    values: Float32Array,
+  ): void {
+    const table = this.#table;
+    const touched = this.#touched;
+    const weights = this.#weights;
     // The weight of the maxFeatures-th heaviest word: lighter ones are left out.
-    const floor = distinct > maxFeatures ? kthLargest(weights, maxFeatures, this.#scratch(distinct)) : 0;
-    const kept = Math.min(distinct, maxFeatures);
-    const indices = new Uint32Array(kept);
-    const values = new Float32Array(kept);
+    const floor =
+      distinct > maxFeatures ? kthLargest(weights, distinct, maxFeatures, this.#scratch(distinct)) : 0;
     let norm = 0;
     let at = 0;
     for (let j = 0; j < distinct && at < kept; j++) {
@@ -153,14 +211,12 @@ export class LexicalFeaturizer {
       const scale = 1 / Math.sqrt(norm);
       for (let j = 0; j < kept; j++) values[j]! *= scale;
     }
-    return { indices, values };
   }
 }
 
-/** The k-th largest of `values` (1-based), by quickselect on a copy in `scratch`: linear on average. */
-function kthLargest(values: Float32Array, k: number, scratch: Float32Array): number {
-  const n = values.length;
-  scratch.set(values);
+/** The k-th largest of `values[0..n)` (1-based), by quickselect on a copy in `scratch`: linear on average. */
+function kthLargest(values: Float32Array, n: number, k: number, scratch: Float32Array): number {
+  for (let i = 0; i < n; i++) scratch[i] = values[i]!;
   const target = n - k; // its index in ascending order
   let lo = 0;
   let hi = n - 1;
@@ -194,21 +250,30 @@ function wordHashes(text: string, out: Uint32Array): number {
   let n = 0;
   let kind = 0; // 0: outside a word, 1: letters, 2: digits
   let h = 0;
-  for (let i = 0; i <= end; i++) {
-    let c = i < end ? text.charCodeAt(i) : 32;
-    const k = charKind(c);
+  for (let i = 0; i < end; i++) {
+    let c = text.charCodeAt(i);
+    let k: number;
+    if (c < 0x80) {
+      const e = ASCII[c]!;
+      k = e >> 8;
+      c = e & 0xff;
+    } else k = charKind(c);
     if (k !== kind) {
       if (kind !== 0) out[n++] = finish(h);
       kind = k;
       h = 0x811c9dc5;
     }
-    if (k !== 0) {
-      if (c >= 65 && c <= 90) c += 32;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
+    if (k !== 0) h = Math.imul(h ^ c, 0x01000193);
   }
+  if (kind !== 0) out[n++] = finish(h);
   return n;
 }
+
+/** For an ASCII code: its kind (charKind) in the high byte, the code lower-cased in the low one; 0 outside words. */
+const ASCII = Uint16Array.from({ length: 0x80 }, (_, c) => {
+  const k = charKind(c);
+  return k === 0 ? 0 : (k << 8) | (c >= 65 && c <= 90 ? c + 32 : c);
+});
 
 /** 1 for a letter, 2 for a digit, 0 otherwise. Code units from U+00C0 up count as letters, but for punctuation blocks. */
 function charKind(c: number): number {

@@ -2,8 +2,13 @@ import { createHash } from "node:crypto";
 import type { RequestContext } from "../../../core/context.js";
 import type { Embedder } from "../../../embeddings/embedder.js";
 import { fromBase64 } from "./base64.js";
-import { LexicalFeaturizer, type LexicalFeaturizerJson, type SparseVector } from "./featurizer.js";
-import { DenseIndex, type NeighbourIndex, SparseIndex, type SparseRows } from "./search.js";
+import {
+  LexicalFeaturizer,
+  type LexicalFeaturizerJson,
+  type SparseQuery,
+  type SparseVector,
+} from "./featurizer.js";
+import { DenseIndex, type NeighbourIndex, type Neighbours, SparseIndex, type SparseRows } from "./search.js";
 
 /** What a model predicts for one prompt. */
 export interface KnnPrediction {
@@ -59,6 +64,10 @@ export const MAX_K = 256;
  */
 export class KnnModel {
   readonly #index: NeighbourIndex;
+  /** The same index when sparse (a lexical model), for {@link KnnModel.predictText}. */
+  readonly #sparse: SparseIndex | undefined;
+  /** The query vector of {@link KnnModel.predictText}, reused: a prediction is synchronous. */
+  readonly #query: SparseQuery = { length: 0, indices: new Uint32Array(64), values: new Float32Array(64) };
   readonly #labels: Uint32Array;
   readonly #outputs: Float32Array;
   readonly #baseRates: number[];
@@ -71,6 +80,7 @@ export class KnnModel {
     index: NeighbourIndex,
   ) {
     this.#index = index;
+    this.#sparse = index instanceof SparseIndex ? index : undefined;
     this.#labels = new Uint32Array(fromBase64(json.labels));
     this.#outputs = new Float32Array(fromBase64(json.outputTokens));
     this.#baseRates = models.map((_, j) => {
@@ -166,7 +176,25 @@ export class KnnModel {
    * relative cost. `textLength` is the prompt's length in characters.
    */
   predict(query: SparseVector | Float32Array, textLength: number, k: number): KnnPrediction {
-    const found = this.#index.search(query, Math.min(Math.max(1, k), MAX_K));
+    return this.#prediction(this.#index.search(query, Math.min(Math.max(1, k), MAX_K)), textLength);
+  }
+
+  /**
+   * `predict(featurize(text), text.length, k)`, the same figures, with no
+   * query vector allocated: the router's decision path. Lexical models only
+   * (with an embedder, call {@link KnnModel.embed} and then `predict`).
+   */
+  predictText(text: string, k: number): KnnPrediction {
+    if (!this.featurizer || !this.#sparse) throw new Error("this model uses an embedder: call embed()");
+    const query = this.featurizer.featurizeInto(
+      text,
+      this.json.queryFeatures || Number.POSITIVE_INFINITY,
+      this.#query,
+    );
+    return this.#prediction(this.#sparse.searchQuery(query, Math.min(Math.max(1, k), MAX_K)), text.length);
+  }
+
+  #prediction(found: Neighbours, textLength: number): KnnPrediction {
     const m = this.models.length;
     const good = new Array<number>(m).fill(0);
     let total = 0;
@@ -181,8 +209,13 @@ export class KnnModel {
     }
     const outputTokens = total > 0 ? outputs / total : this.#medianOutput();
     const units = textLength / 4 + this.json.outputWeight * outputTokens;
+    let goodEnough: number[];
+    if (total > 0) {
+      for (let j = 0; j < m; j++) good[j] = good[j]! / total;
+      goodEnough = good;
+    } else goodEnough = [...this.#baseRates];
     return {
-      goodEnough: total > 0 ? good.map((g) => g / total) : [...this.#baseRates],
+      goodEnough,
       neighbours: found.count,
       nearest: found.count > 0 ? found.similarities[0]! : 0,
       outputTokens,

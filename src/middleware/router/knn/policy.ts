@@ -67,6 +67,7 @@ export function knn(options: KnnPolicyOptions): RoutingPolicy {
   const threshold = o.threshold ?? 0.9;
   const costWeight = o.costWeight ?? 1;
   const minSimilarity = o.minSimilarity ?? 0;
+  const thresholdText = fixed(threshold);
   for (const [tier, label] of Object.entries(o.labels ?? {})) {
     if (!model.models.includes(label)) {
       throw new ConfigError(
@@ -74,28 +75,40 @@ export function knn(options: KnnPolicyOptions): RoutingPolicy {
       );
     }
   }
-  const labelCache = new WeakMap<Tier, number>();
-  const labelOf = (tier: Tier): number => {
-    let j = labelCache.get(tier);
-    if (j === undefined) {
+  // What the decision needs of a tier, found once per tier object: its label and its score keys.
+  const tierCache = new WeakMap<Tier, TierLabel>();
+  const labelOf = (tier: Tier): TierLabel => {
+    let found = tierCache.get(tier);
+    if (found === undefined) {
       const explicit = o.labels?.[tier.name];
       const bare = tier.model.slice(tier.model.indexOf(":") + 1);
-      j =
+      const label =
         explicit !== undefined
           ? model.models.indexOf(explicit)
           : ([tier.name, tier.model, bare].map((n) => model.models.indexOf(n)).find((i) => i >= 0) ?? -1);
-      labelCache.set(tier, j);
+      found = { tier, label, key: `knn.${tier.name}`, keyP: `knn.${tier.name}.p` };
+      tierCache.set(tier, found);
     }
-    return j;
+    return found;
   };
 
-  const decide = (
+  /** The tiers with a label, cheapest first; undefined when none has one. */
+  const labelled = (tiers: readonly Tier[]): TierLabel[] | undefined => {
+    let found: TierLabel[] | undefined;
+    for (const tier of tiers) {
+      const t = labelOf(tier);
+      if (t.label < 0) continue;
+      found ??= [];
+      found.push(t);
+    }
+    return found;
+  };
+
+  const choose = (
     input: RoutingInput,
-    query: Parameters<KnnModel["predict"]>[0],
+    tiers: readonly TierLabel[],
+    p: KnnPrediction,
   ): PolicyDecision | undefined => {
-    const labelled = input.tiers.filter((t) => labelOf(t) >= 0);
-    if (labelled.length === 0) return undefined;
-    const p = model.predict(query, input.text.length, k);
     if (p.neighbours === 0 || p.nearest < minSimilarity) return undefined;
     const task = input.request.metadata?.task;
     const t =
@@ -103,23 +116,25 @@ export function knn(options: KnnPolicyOptions): RoutingPolicy {
         ? o.thresholdByTask[task]!
         : threshold;
     const scores = baseScores(p, t);
-    for (const tier of labelled.slice(0, -1)) {
-      const raw = p.goodEnough[labelOf(tier)]!;
+    const tText = t === threshold ? thresholdText : fixed(t);
+    for (let i = 0; i < tiers.length - 1; i++) {
+      const { tier, label, key, keyP } = tiers[i]!;
+      const raw = p.goodEnough[label]!;
       const score = costAware(raw, p.relativeCost, costWeight);
-      scores[`knn.${tier.name}`] = round(score);
-      scores[`knn.${tier.name}.p`] = round(raw);
+      scores[key] = round(score);
+      scores[keyP] = round(raw);
       if (score >= t) {
         return {
           tier: tier.name,
-          reason: `knn: ${tier.name} good enough ${fixed(score)} >= ${fixed(t)} (${p.neighbours} neighbours)`,
+          reason: `knn: ${tier.name} good enough ${fixed(score)} >= ${tText} (${p.neighbours} neighbours)`,
           scores,
         };
       }
     }
-    const top = labelled.at(-1)!;
+    const top = tiers[tiers.length - 1]!.tier;
     return {
       tier: top.name,
-      reason: `knn: no cheaper tier reaches ${fixed(t)} (${p.neighbours} neighbours)`,
+      reason: `knn: no cheaper tier reaches ${tText} (${p.neighbours} neighbours)`,
       scores,
     };
   };
@@ -128,12 +143,33 @@ export function knn(options: KnnPolicyOptions): RoutingPolicy {
     name: "knn",
     tiers: Object.keys(o.labels ?? {}),
     decide(input) {
-      if (input.text.trim() === "") return undefined;
-      if (model.featurizer) return decide(input, model.featurize(input.text));
-      return model.embed(input.text, input.ctx).then((vector) => decide(input, vector));
+      if (isBlank(input.text)) return undefined;
+      if (model.featurizer) {
+        // Featurizing has no side effect: the labels are checked first, and with none it does not run.
+        const tiers = labelled(input.tiers);
+        return tiers ? choose(input, tiers, model.predictText(input.text, k)) : undefined;
+      }
+      return model.embed(input.text, input.ctx).then((vector) => {
+        const tiers = labelled(input.tiers);
+        return tiers ? choose(input, tiers, model.predict(vector, input.text.length, k)) : undefined;
+      });
     },
   };
 }
+
+/** A tier, its label in the model (-1: none) and its keys in the decision's scores. */
+interface TierLabel {
+  readonly tier: Tier;
+  readonly label: number;
+  readonly key: string;
+  readonly keyP: string;
+}
+
+/** Whether `text.trim() === ""`, without copying the text: `\s` is the whitespace `trim` removes. */
+function isBlank(text: string): boolean {
+  return !NOT_SPACE.test(text);
+}
+const NOT_SPACE = /\S/;
 
 function baseScores(p: KnnPrediction, threshold: number): Record<string, number> {
   return {

@@ -1,4 +1,4 @@
-import type { SparseVector } from "./featurizer.js";
+import type { SparseQuery, SparseVector } from "./featurizer.js";
 
 /** The nearest training examples of a query: ids and cosine similarities, best first, in reused buffers. */
 export interface Neighbours {
@@ -98,6 +98,15 @@ export class SparseIndex implements NeighbourIndex {
 
   search(query: SparseVector | Float32Array, k: number): Neighbours {
     if (query instanceof Float32Array) throw new TypeError("a sparse index takes sparse queries");
+    return this.#search(query.indices, query.values, query.indices.length, k);
+  }
+
+  /** {@link search} for a query in reused buffers. */
+  searchQuery(query: SparseQuery, k: number): Neighbours {
+    return this.#search(query.indices, query.values, query.length, k);
+  }
+
+  #search(indices: Uint32Array, values: Float32Array, length: number, k: number): Neighbours {
     const scores = this.#scores;
     const touched = this.#touched;
     const start = this.#start;
@@ -105,10 +114,10 @@ export class SparseIndex implements NeighbourIndex {
     const weights = this.#weights;
     const features = start.length - 1;
     let reached = 0;
-    for (let q = 0; q < query.indices.length; q++) {
-      const f = query.indices[q]!;
+    for (let q = 0; q < length; q++) {
+      const f = indices[q]!;
       if (f >= features) continue;
-      const w = query.values[q]!;
+      const w = values[q]!;
       const end = 2 * start[f + 1]!;
       for (let p = 2 * start[f]!; p < end; p += 2) {
         const id = postings[p]!;
