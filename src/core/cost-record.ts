@@ -13,6 +13,12 @@ export interface RouteDecision {
   reason?: string;
   /** Policy scores, for whoever tunes the router. */
   scores?: Record<string, number>;
+  /**
+   * Where the request would have gone with no routing: the costliest model
+   * of the route that can take it. The cost tracker prices its baseline
+   * there when the caller named no model (`auto`, a host route).
+   */
+  baseline?: string;
 }
 
 /**

@@ -28,8 +28,9 @@ export interface CostTrackerOptions {
   onError?: (error: unknown) => void;
   /**
    * The model the counterfactual "without frugal-llm" cost is priced at: a
-   * model ref, or a function of the request. Default: the model the caller
-   * asked for (no counterfactual when that is `auto`). `false` disables it.
+   * model ref, or a function of the request (called when the request ends).
+   * Default: the model the caller asked for; for `auto` or a host route, the
+   * router's `baseline` (its costliest tier for the route). `false` disables it.
    */
   baseline?: string | false | ((ctx: RequestContext) => string | undefined);
   /** Keep the request's messages in the record. Default `false`: prompts are stored only when the host opts in. */
@@ -86,12 +87,15 @@ export function costTracker(options: CostTrackerOptions = {}): CostTracker {
     const b = options.baseline;
     if (b === false) return undefined;
     if (typeof b === "function") return b(ctx);
-    return b ?? (ctx.request.model === "auto" ? undefined : ctx.request.model);
+    return b ?? ctx.state.route?.baseline ?? (ctx.request.model === "auto" ? undefined : ctx.request.model);
   };
 
-  function settle(ctx: RequestContext, outcome: Parameters<typeof buildCostRecord>[0]): void {
+  function settle(
+    ctx: RequestContext,
+    outcome: Omit<Parameters<typeof buildCostRecord>[0], "baselineRef">,
+  ): void {
     try {
-      const record = buildCostRecord(outcome);
+      const record = buildCostRecord({ ...outcome, baselineRef: baselineOf(ctx) });
       ctx.state.costRecord = record;
       writer?.push(record);
       options.onRecord?.(record);
@@ -105,7 +109,7 @@ export function costTracker(options: CostTrackerOptions = {}): CostTracker {
     async handle(ctx, next): Promise<Reply> {
       log ??= ctx.services.log;
       const streamed = ctx.request.stream === true;
-      const common = { ctx, streamed, baselineRef: baselineOf(ctx), storePrompts };
+      const common = { ctx, streamed, storePrompts };
       let reply: Reply;
       try {
         reply = await next(ctx);

@@ -27,6 +27,7 @@ describe("classifier: a side call to a cheap model", () => {
       tier: "strong",
       reason: "classifier: complex",
       scores: { "classifier.complex": 1, "classifier.cached": 0 },
+      baseline: STRONG.model,
     });
     const [side, main] = c.records[0]!.attempts;
     expect(side).toMatchObject({

@@ -8,7 +8,7 @@ import {
   RequestTokens,
   type TierCheck,
 } from "./constraints.js";
-import { NoRouteError } from "./errors.js";
+import { NoRouteError, type TierRejection } from "./errors.js";
 import { routingInput } from "./input.js";
 import type { RouteDecidedEvent, RouterOptions } from "./options.js";
 import type { PolicyDecision, RoutingInput, RoutingPolicy } from "./policy.js";
@@ -29,7 +29,11 @@ export interface DecideEnv {
   readonly routeDown: RouterOptions["routeDown"];
 }
 
-export type Decision = RouteDecidedEvent & { chosen: CheckedTier };
+/** The router's decision: the event it emits, and the tier it chose. */
+export interface Decision {
+  readonly event: RouteDecidedEvent;
+  readonly chosen: CheckedTier;
+}
 
 /**
  * The router's decision for one request: constraints, budget hook,
@@ -65,15 +69,51 @@ function afterConstraints(
   const narrowed = narrow(ctx, env, allowed, route.fallback);
   // Token conditions are judged with the default tier's tokenizer (or the costliest allowed one's).
   const measured = narrowed.includes(route.fallback) ? route.fallback : narrowed.at(-1)!;
-  const input = routingInput(
-    ctx,
-    route.name,
-    narrowed,
-    () => tokens.estimate(measured),
-    () => tokens.bound(measured),
-  );
-  const finish = (decision: PolicyDecision | undefined, policy: RoutingPolicy | undefined): Decision => {
-    const wanted = decision ? env.byName.get(decision.tier)! : route.fallback;
+  const input = routingInput(ctx, route.name, narrowed, tokens, measured);
+  return new PolicyRun(ctx, route, env, input, allowed, rejected, narrowed).from(0);
+}
+
+/** The policies of one decision, run in order until one decides, then the decision (a class: no closure per request). */
+class PolicyRun {
+  constructor(
+    readonly ctx: RequestContext,
+    readonly route: CompiledRoute,
+    readonly env: DecideEnv,
+    readonly input: RoutingInput,
+    readonly allowed: readonly CheckedTier[],
+    readonly rejected: TierRejection[],
+    readonly narrowed: readonly CheckedTier[],
+  ) {}
+
+  /** The policies from `from` on, until one decides; synchronous while they are. */
+  from(from: number): Decision | Promise<Decision> {
+    const policies = this.route.policies;
+    for (let i = from; i < policies.length; i++) {
+      const policy = policies[i]!;
+      const result = policy.decide(this.input);
+      if (result instanceof Promise) {
+        return result.then((d) => (this.usable(policy, d) ? this.finish(d, policy) : this.from(i + 1)));
+      }
+      if (this.usable(policy, result)) return this.finish(result, policy);
+    }
+    return this.finish(undefined, undefined);
+  }
+
+  /** A decision for a tier the router has; a policy naming another one is reported, and the next one decides. */
+  usable(policy: RoutingPolicy, d: PolicyDecision | undefined): d is PolicyDecision {
+    if (d === undefined) return false;
+    if (this.env.byName.has(d.tier)) return true;
+    this.ctx.services.events.emit("warning", {
+      requestId: this.ctx.id,
+      code: "router-unknown-tier",
+      message: `router: policy "${policy.name}" chose "${d.tier}", which is no tier; the next policy decides`,
+    });
+    return false;
+  }
+
+  finish(decision: PolicyDecision | undefined, policy: RoutingPolicy | undefined): Decision {
+    const { ctx, route, allowed, rejected, narrowed } = this;
+    const wanted = decision ? this.env.byName.get(decision.tier)! : route.fallback;
     const chosen = narrowed.includes(wanted) ? wanted : nearestAllowed(wanted, narrowed);
     const routedDown = narrowed.length < allowed.length;
     let reason = decision?.reason ?? "default tier";
@@ -85,59 +125,21 @@ function afterConstraints(
     } else if (routedDown) reason += "; budget: over the soft limit, cheaper tiers only";
     const scores = { ...decision?.scores };
     if (routedDown) scores["budget.routedDown"] = 1;
-    return {
+    const event: RouteDecidedEvent = {
       requestId: ctx.id,
       route: route.name,
       model: chosen.model,
       tier: chosen.name,
       reason,
       scores,
+      // Without routing the request would go to the costliest tier that can take it (budget narrowing is routing).
+      baseline: allowed.at(-1)!.model,
       policy: policy?.name ?? null,
       excluded: rejected,
       routedDown,
-      chosen,
     };
-  };
-  return runPolicies(ctx, route, env, input, 0, finish);
-}
-
-/** The policies from `from` on, until one decides; synchronous while they are. */
-function runPolicies(
-  ctx: RequestContext,
-  route: CompiledRoute,
-  env: DecideEnv,
-  input: RoutingInput,
-  from: number,
-  finish: (decision: PolicyDecision | undefined, policy: RoutingPolicy | undefined) => Decision,
-): Decision | Promise<Decision> {
-  for (let i = from; i < route.policies.length; i++) {
-    const policy = route.policies[i]!;
-    const result = policy.decide(input);
-    if (result instanceof Promise) {
-      return result.then((d) =>
-        usable(ctx, env, policy, d) ? finish(d, policy) : runPolicies(ctx, route, env, input, i + 1, finish),
-      );
-    }
-    if (usable(ctx, env, policy, result)) return finish(result, policy);
+    return { event, chosen };
   }
-  return finish(undefined, undefined);
-}
-
-/** A decision for a tier the router has; a policy naming another one is reported, and the next one decides. */
-function usable(
-  ctx: RequestContext,
-  env: DecideEnv,
-  policy: RoutingPolicy,
-  d: PolicyDecision | undefined,
-): d is PolicyDecision {
-  if (d === undefined) return false;
-  if (env.byName.has(d.tier)) return true;
-  ctx.services.events.emit("warning", {
-    requestId: ctx.id,
-    code: "router-unknown-tier",
-    message: `router: policy "${policy.name}" chose "${d.tier}", which is no tier; the next policy decides`,
-  });
-  return false;
 }
 
 function narrow(

@@ -26,6 +26,7 @@ describe("router: only acts on auto and host routes", () => {
       tier: "strong",
       reason: "default tier",
       scores: {},
+      baseline: STRONG.model,
     });
     expect(c.records[0]!.route).toEqual(res.meta.state.route);
     expect(c.records[0]!.requestedModel).toBe("auto");
@@ -269,8 +270,34 @@ describe("router: policies in order", () => {
       tier: "cheap",
       reason: "vip",
       scores: { x: 1 },
+      baseline: STRONG.model,
     });
     expect(warnings).toContain("router-unknown-tier");
+  });
+
+  it("the cost record's baseline is the costliest tier that could take the request, so routing shows its savings", async () => {
+    const c = routedClient(fakes(), { tiers: [CHEAP, MID, STRONG], policies: [fn(() => "cheap")] });
+    fakes().openai.enqueue({ kind: "text", text: "ok", usage: { input: 1000, output: 100 } });
+    await c.llm.chat(auto("Hi"));
+    const sonnet = (1000 * 3 + 100 * 15) / 1e6;
+    const mini = (1000 * 0.15 + 100 * 0.6) / 1e6;
+    expect(c.records[0]!.baseline).toEqual({
+      model: STRONG.model,
+      cost: expect.objectContaining({ usd: expect.closeTo(sonnet, 12) }),
+    });
+    expect(c.records[0]!.savingsUsd).toBeCloseTo(sonnet - mini, 12);
+
+    // Sonnet cannot take an image here: the baseline is the costliest tier that can (gpt-4o).
+    const noVision = routedClient(fakes(), {
+      tiers: [CHEAP, MID, STRONG],
+      catalog: { [STRONG.model]: { vision: false } },
+      policies: [fn(() => "cheap")],
+    });
+    await noVision.llm.chat({
+      model: "auto",
+      messages: [{ role: "user", content: [{ type: "image", url: "https://example.com/a.png" }] }],
+    });
+    expect(noVision.records[0]!.baseline?.model).toBe(MID.model);
   });
 
   it("passes the host function the context and the allowed tiers", async () => {

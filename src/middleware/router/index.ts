@@ -67,7 +67,7 @@ declare module "../../core/events.js" {
  *   middleware: [
  *     costTracker(),
  *     router({
- *       tiers: [{ name: "cheap", model: "openai:gpt-4o-mini" }, { name: "strong", model: "anthropic:claude-sonnet-4-5" }],
+ *       tiers: [{ name: "cheap", model: "openai:gpt-4o-mini" }, { name: "strong", model: "anthropic:claude-sonnet-4-6" }],
  *       policies: [
  *         rules([{ when: { plan: "free" }, tier: "cheap" }, { when: { code: true }, tier: "strong" }], { planOf }),
  *         knn({ model: KnnModel.fromJSON(readFileSync("knn.json", "utf8")), threshold: 0.8 }),
@@ -144,8 +144,14 @@ export function router(options: RouterOptions): Middleware {
     routeDown: options.routeDown,
   };
 
-  const proceed = (ctx: RequestContext, next: Next, { chosen, ...event }: Decision): Promise<Reply> => {
-    ctx.state.route = { model: event.model, tier: event.tier, reason: event.reason, scores: event.scores };
+  const proceed = (ctx: RequestContext, next: Next, { event, chosen }: Decision): Promise<Reply> => {
+    ctx.state.route = {
+      model: event.model,
+      tier: event.tier,
+      reason: event.reason,
+      scores: event.scores,
+      baseline: event.baseline,
+    };
     ctx.services.events.emit("route-decided", event);
     if (options.onDecision) {
       try {
