@@ -47,6 +47,9 @@ export interface LexicalFeaturizerJson {
   idf: string;
 }
 
+/** Words in at most this many training prompts are always kept, whatever `maxDocumentShare` says. */
+const MIN_DOCUMENT_CAP = 20;
+
 /** Prompt characters featurized at most: a longer prompt is judged by its beginning (bounded work, FAILURES.md S4). */
 export const MAX_FEATURIZED_CHARS = 16_384;
 
@@ -96,7 +99,8 @@ export class LexicalFeaturizer {
       for (const h of seen) df.set(h, (df.get(h) ?? 0) + 1);
     }
     const documents = texts.length;
-    const cap = Math.max(1, maxDocumentShare * documents);
+    // The share bounds posting lists on large sets; on a small one it would drop every shared word.
+    const cap = Math.max(MIN_DOCUMENT_CAP, maxDocumentShare * documents);
     const kept = [...df].filter(([, d]) => d <= cap).sort((a, b) => a[0] - b[0]);
     const hashes = Uint32Array.from(kept, ([h]) => h);
     const idf = Float32Array.from(kept, ([, d]) => Math.log((documents + 1) / (d + 1)));

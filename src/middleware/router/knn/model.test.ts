@@ -21,6 +21,12 @@ describe("trainKnn / predict", () => {
     expect(pWeak(model, "Prove this theorem by induction, rigorously")).toBeLessThan(0.3);
   });
 
+  it("keeps a small training set's shared words with the default maxDocumentShare", async () => {
+    const model = await trainKnn(examples); // 18 prompts: 10% would drop every word found in 2 or more
+    expect(pWeak(model, "What is the capital of Peru?")).toBeGreaterThan(0.6);
+    expect(pWeak(model, "Prove this theorem by induction, rigorously")).toBeLessThan(0.3);
+  });
+
   it("counts every model good enough where none was right (paying more gained nothing)", async () => {
     const model = await train();
     // hard-0: neither model was right, so the small one counts as good enough there.

@@ -30,7 +30,11 @@ export interface TrainKnnOptions {
    * model is loaded. Default: the lexical featurizer fitted on the prompts.
    */
   embedder?: Embedder;
-  /** Lexical featurizer: words in more than this share of the prompts are dropped. Default 0.1; (0, 1]. */
+  /**
+   * Lexical featurizer: words in more than this share of the prompts are
+   * dropped (but never one found in 20 prompts or fewer: a small training
+   * set keeps its shared words). Default 0.1; (0, 1].
+   */
   maxDocumentShare?: number;
   /**
    * Lexical featurizer: a new prompt is searched by its this many heaviest
