@@ -69,9 +69,10 @@ const BACKUP: Record<string, string[]> = {
 const Place = z.object({ city: z.string(), country: z.string() });
 
 const ledger = memoryLedger();
-// Listed first, the tracker sees every call the layers below make. The baseline prices each
-// answer at the strong model: what it would have cost without routing.
-const tracker = costTracker({ ledger, baseline: STRONG });
+// Listed first, the tracker sees every call the layers below make. Each routed answer is also
+// priced at the router's baseline (the strongest tier that could take it): what it would have
+// cost without routing.
+const tracker = costTracker({ ledger });
 const outage = fallback({
   chain: (ctx) => BACKUP[ctx.request.model] ?? [],
   // Skip a model for 30 s once half of its calls in the last minute failed (4 calls at least;
