@@ -42,12 +42,10 @@ export async function run({ quick }: BenchOptions): Promise<void> {
         { label: "(a) SDK chat.completions.create", call: () => sdk.chat.completions.create(wire) },
         {
           label: "(p) openai(sdk).complete, adapter only",
+          // As dispatch calls it for (b): a non-streamed call with no caller signal gets no
+          // signal, since nothing can abort it (a signal would add the SDK's abort wiring).
           call: () =>
-            provider.complete(validated, {
-              model: wire.model,
-              signal: new AbortController().signal,
-              maxRetries: undefined,
-            }),
+            provider.complete(validated, { model: wire.model, signal: undefined, maxRetries: undefined }),
         },
         { label: "(b) llm.chat, empty pipeline", call: () => empty.chat(canonical) },
         { label: "(c) llm.chat, 6 pass-through mw", call: () => six.chat(canonical) },

@@ -1,8 +1,10 @@
+import { getEventListeners } from "node:events";
 import OpenAI from "openai";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type FakeServer, startFakeOpenAI } from "../test/fakes/index.js";
 import { createClient } from "./client.js";
 import { type Completion, emptyUsage, type StreamEvent } from "./core/completion.js";
+import { NEVER_ABORTED } from "./core/context.js";
 import { ConfigError, InvalidRequestError } from "./core/errors.js";
 import type { Middleware } from "./core/middleware.js";
 import type { Provider } from "./core/provider.js";
@@ -308,6 +310,13 @@ describe("middleware pipeline", () => {
     const res = await stream.finalCompletion();
     expect(res.text).toMatch(/^Fake reply to: hi/);
     await expect(stream.completion).resolves.toBe(res);
+  });
+
+  it("adds no listener to the signal shared by calls that pass none, however many streams are open", async () => {
+    const llm = createClient({ providers: { openai: openai(sdk()) } });
+    const streams = Array.from({ length: 12 }, () => llm.stream({ model: "openai:gpt-4o-mini", messages }));
+    expect(getEventListeners(NEVER_ABORTED, "abort")).toHaveLength(0);
+    await Promise.all(streams.map((s) => s.finalCompletion()));
   });
 
   it("refuses to read one stream twice instead of returning nothing", async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Completion, StreamEvent } from "./core/completion.js";
+import type { Completion, CompletionMeta, StreamEvent } from "./core/completion.js";
 import {
   type Clock,
   type ContextState,
@@ -144,9 +144,10 @@ export function createClient(config: ClientConfig): FrugalClient {
   };
   const pipeline: Next = compose(middleware, dispatch);
 
-  async function run(input: ChatRequestInput, stream: boolean, options: CallOptions): Promise<Reply> {
+  /** A new request's context; throws if the request is invalid. */
+  function contextFor(input: ChatRequestInput, stream: boolean, options: CallOptions): RequestContext {
     const request = validateRequest(input, stream);
-    const ctx: RequestContext = {
+    return {
       id: randomUUID(),
       request,
       purpose: "primary",
@@ -157,9 +158,13 @@ export function createClient(config: ClientConfig): FrugalClient {
       startedAt: clock.now(),
       services,
     };
+  }
+
+  /** A streamed call's reply, its completion carrying this request's meta. */
+  async function streamReply(input: ChatRequestInput, options: CallOptions): Promise<Reply> {
+    const ctx = contextFor(input, true, options);
     const reply = await pipeline(ctx);
-    // Meta always describes this request, even when a cache supplied the answer.
-    const meta = { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state };
+    const meta = metaOf(ctx);
     const completion = reply.completion.then((c) => ({ ...c, meta }));
     completion.catch(() => {});
     return { completion, ...(reply.events && { events: reply.events }) };
@@ -167,13 +172,18 @@ export function createClient(config: ClientConfig): FrugalClient {
 
   return {
     async chat(input, options = {}) {
-      const reply = await run(input, false, options);
-      // A middleware may answer with a stream even here; read it so the completion settles.
-      if (reply.events) for await (const _ of reply.events);
-      return reply.completion;
+      const ctx = contextFor(input, false, options);
+      const reply = await pipeline(ctx);
+      if (reply.events) {
+        // A middleware may answer with a stream even here; read it so the completion settles
+        // (it may reject while the events are read: it is awaited below).
+        reply.completion.catch(() => {});
+        for await (const _ of reply.events);
+      }
+      return { ...(await reply.completion), meta: metaOf(ctx) };
     },
     stream(input, options = {}) {
-      const reply = run(input, true, options);
+      const reply = streamReply(input, options);
       const completion = reply.then((r) => r.completion);
       completion.catch(() => {});
       let reading = false;
@@ -203,6 +213,11 @@ export function createClient(config: ClientConfig): FrugalClient {
     },
     on: (name, listener) => events.on(name, listener),
   };
+}
+
+/** Meta always describes the caller's request, even when a cache supplied the answer. */
+function metaOf(ctx: RequestContext): CompletionMeta {
+  return { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state };
 }
 
 /** Bare names of well-known families resolve to their provider when it is configured. */
@@ -244,10 +259,12 @@ function warnWhenUnpriced(prices: PriceBook, events: EventBus): PriceBook {
   return {
     cost(provider, model, usage, options) {
       const cost = prices.cost(provider, model, usage, options);
-      const ref = `${provider}:${model}`;
-      if (!cost.priced && !warned.has(ref) && warned.size < 1000) {
-        warned.add(ref);
-        events.emit("warning", { code: "unpriced-model", message: cost.reason });
+      if (!cost.priced) {
+        const ref = `${provider}:${model}`;
+        if (!warned.has(ref) && warned.size < 1000) {
+          warned.add(ref);
+          events.emit("warning", { code: "unpriced-model", message: cost.reason });
+        }
       }
       return cost;
     },

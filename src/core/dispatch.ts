@@ -37,68 +37,17 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
   // abort needs none, and skipping it saves the SDK's abort wiring (bench/).
   const abortable = request.stream === true || ctx.signal !== NEVER_ABORTED;
   const controller = abortable ? new AbortController() : undefined;
-  const onAbort = () => controller?.abort(ctx.signal.reason);
-  if (ctx.signal.aborted) onAbort();
-  else if (controller) ctx.signal.addEventListener("abort", onAbort, { once: true });
-  const release = () => controller && ctx.signal.removeEventListener("abort", onAbort);
+  const release = controller ? follow(ctx.signal, controller) : undefined;
   const options = { model, signal: controller?.signal, maxRetries: services.sdkMaxRetries };
-
-  const fail = (error: unknown, usage?: Usage): FrugalError => {
-    release();
-    const failure = ctx.signal.aborted && !(error instanceof FrugalError) ? aborted(error) : asFrugal(error);
-    if (failure instanceof InvalidRequestError) {
-      // The adapter could not express the request: nothing was sent, so there was no attempt.
-      ctx.attempts.splice(ctx.attempts.indexOf(attempt), 1);
-      failure.attempts = ctx.attempts;
-      return failure;
-    }
-    attempt.status = "error";
-    attempt.endedAt = ctx.clock.now();
-    attempt.error = {
-      name: failure.name,
-      message: failure.message,
-      ...(failure instanceof ProviderError && { status: failure.status, retryable: failure.retryable }),
-    };
-    if (usage) {
-      attempt.usage = usage;
-      attempt.cost = services.prices.cost(providerName, model, usage);
-    }
-    failure.attempts = ctx.attempts;
-    services.events.emit("attempt", { requestId: ctx.id, attempt });
-    return failure;
-  };
-
-  const succeed = (answer: ProviderResponse): Completion => {
-    release();
-    const response = withUsageEstimate(answer, request);
-    const cost = services.prices.cost(providerName, response.model || model, response.usage);
-    attempt.status = "ok";
-    attempt.endedAt = ctx.clock.now();
-    attempt.usage = response.usage;
-    attempt.cost = cost;
-    if (response.providerRequestId) attempt.providerRequestId = response.providerRequestId;
-    services.events.emit("attempt", { requestId: ctx.id, attempt });
-    return {
-      id: response.id,
-      provider: providerName,
-      model: response.model || model,
-      content: response.content,
-      text: textOf(response.content),
-      toolCalls: toolCallsOf(response.content),
-      ...(response.refusal !== undefined && { refusal: response.refusal }),
-      finishReason: response.finishReason,
-      usage: response.usage,
-      cost,
-      meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
-      raw: response.raw,
-    };
-  };
 
   if (!request.stream) {
     try {
-      return completedReply(succeed(await provider.complete(request, options)), false);
+      const answer = await provider.complete(request, options);
+      release?.();
+      return completedReply(succeed(ctx, attempt, answer), false);
     } catch (error) {
-      throw fail(error);
+      release?.();
+      throw fail(ctx, attempt, error);
     }
   }
 
@@ -106,10 +55,12 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
   try {
     events = await provider.stream(request, options);
   } catch (error) {
-    throw fail(error);
+    release?.();
+    throw fail(ctx, attempt, error);
   }
   return streamingReply(events, {
     complete: (assembled) => {
+      release?.();
       // The OpenAI SDK ends an aborted stream quietly: tell that apart from a cut.
       if (!assembled.finished && controller?.signal.aborted) throw aborted(controller.signal.reason);
       if (!assembled.finished) {
@@ -119,10 +70,13 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
           retryable: true,
         });
       }
-      return succeed(responseFrom(assembled, model));
+      return succeed(ctx, attempt, responseFrom(assembled, model));
     },
     fail: (error, assembled) => {
+      release?.();
       const failure = fail(
+        ctx,
+        attempt,
         error,
         assembled.usageSoFar(() => roughInputTokens(request)),
       );
@@ -132,6 +86,78 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
     },
     cancel: () => controller?.abort(new AbortedError("the stream's reader stopped before the end")),
   });
+}
+
+/**
+ * Aborts `controller` when `signal` aborts (at once if it already has);
+ * returns the function that stops listening, called when the call ends.
+ * `NEVER_ABORTED` is shared by every call without a signal: a listener on it
+ * would never fire, and a few concurrent streams would make Node warn of a leak.
+ */
+function follow(signal: AbortSignal, controller: AbortController): (() => void) | undefined {
+  if (signal === NEVER_ABORTED) return undefined;
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/**
+ * Records the answer on the attempt, prices it, and builds the completion.
+ * This and `fail` are module functions, not closures made by each dispatch:
+ * nothing to allocate per call (and, run through tsx, nothing to rename).
+ */
+function succeed(ctx: RequestContext, attempt: Attempt, answer: ProviderResponse): Completion {
+  const { services } = ctx;
+  const response = withUsageEstimate(answer, ctx.request);
+  const model = response.model || attempt.model;
+  const cost = services.prices.cost(attempt.provider, model, response.usage);
+  attempt.status = "ok";
+  attempt.endedAt = ctx.clock.now();
+  attempt.usage = response.usage;
+  attempt.cost = cost;
+  if (response.providerRequestId) attempt.providerRequestId = response.providerRequestId;
+  services.events.emit("attempt", { requestId: ctx.id, attempt });
+  return {
+    id: response.id,
+    provider: attempt.provider,
+    model,
+    content: response.content,
+    text: textOf(response.content),
+    toolCalls: toolCallsOf(response.content),
+    ...(response.refusal !== undefined && { refusal: response.refusal }),
+    finishReason: response.finishReason,
+    usage: response.usage,
+    cost,
+    meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
+    raw: response.raw,
+  };
+}
+
+/** Records the failure on the attempt and returns it as a frugal-llm error carrying the attempts. */
+function fail(ctx: RequestContext, attempt: Attempt, error: unknown, usage?: Usage): FrugalError {
+  const { services } = ctx;
+  const failure = ctx.signal.aborted && !(error instanceof FrugalError) ? aborted(error) : asFrugal(error);
+  if (failure instanceof InvalidRequestError) {
+    // The adapter could not express the request: nothing was sent, so there was no attempt.
+    ctx.attempts.splice(ctx.attempts.indexOf(attempt), 1);
+    failure.attempts = ctx.attempts;
+    return failure;
+  }
+  attempt.status = "error";
+  attempt.endedAt = ctx.clock.now();
+  attempt.error = {
+    name: failure.name,
+    message: failure.message,
+    ...(failure instanceof ProviderError && { status: failure.status, retryable: failure.retryable }),
+  };
+  if (usage) {
+    attempt.usage = usage;
+    attempt.cost = services.prices.cost(attempt.provider, attempt.model, usage);
+  }
+  failure.attempts = ctx.attempts;
+  services.events.emit("attempt", { requestId: ctx.id, attempt });
+  return failure;
 }
 
 function responseFrom(assembled: StreamAssembler, model: string): ProviderResponse {

@@ -59,11 +59,17 @@ function mutations(request: Record<string, unknown>): Record<string, unknown>[] 
     for (const value of bad) out.push(setPath(request, path, value));
     out.push(setPath(request, path, Symbol.for("delete")));
   }
-  for (const path of paths.filter((p) => isObjectAt(request, p)))
+  const objects = [[], ...paths.filter((p) => isObjectAt(request, p))];
+  for (const path of objects) {
     out.push(setPath(request, [...path, "unexpected"], 1));
+    // Unknown keys all the same, though Object.prototype has them.
+    for (const key of INHERITED) out.push(withOwnKey(request, path, key, 1));
+  }
   out.push({ ...request, unexpected: undefined });
   return out;
 }
+
+const INHERITED = ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"];
 
 describe("validateRequest", () => {
   it("accepts exactly what zod accepts, and returns what zod returns", () => {
@@ -113,6 +119,14 @@ function collectPaths(value: unknown, prefix: Path = []): Path[] {
 function isObjectAt(root: unknown, path: Path): boolean {
   const v = path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)?.[k], root);
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A copy with an own enumerable `key` at `path`; assignment would not create an own `__proto__`. */
+function withOwnKey(root: Record<string, unknown>, path: Path, key: string, value: unknown) {
+  const copy = structuredClone(root);
+  const target = path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], copy);
+  Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
+  return copy;
 }
 
 function setPath(root: Record<string, unknown>, path: Path, value: unknown): Record<string, unknown> {

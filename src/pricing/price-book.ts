@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import type { Cost, Usage } from "../core/completion.js";
 import { parseOptions } from "../core/options.js";
@@ -67,20 +66,26 @@ export function priceBook(options: PriceBookOptions = {}): PriceBook {
   const batchDiscount = options.batchDiscount ?? 0.5;
   const useLibrary = options.library ?? true;
   // Bounded: model names come from requests, and a cache that grows without bound is a bug.
-  const found = new LRUCache<string, { rates: ModelRates; source: string } | { missing: string }>({
-    max: 1000,
-  });
+  // Every priced call looks up here, so it is kept cheap: a plain Map that drops its oldest
+  // entry when full (far less code per lookup than an LRU; a host's few models stay in it),
+  // and in front of it the last model looked up, which is usually the next one too.
+  const found = new Map<string, Entry>();
+  let last: { provider: string; model: string; entry: Entry } | undefined;
 
-  function lookup(
-    provider: string,
-    model: string,
-  ): { rates: ModelRates; source: string } | { missing: string } {
+  function lookup(provider: string, model: string): Entry {
+    if (last?.provider === provider && last.model === model) return last.entry;
+    const entry = find(provider, model);
+    last = { provider, model, entry };
+    return entry;
+  }
+
+  function find(provider: string, model: string): Entry {
     const ref = `${provider}:${model}`;
     const cached = found.get(ref);
     if (cached) return cached;
     // Providers answer with dated snapshots (gpt-4o-mini-2024-07-18): an override for the undated name applies.
     const override = overrides.get(ref) ?? overrides.get(`${provider}:${undated(model)}`);
-    let result: { rates: ModelRates; source: string } | { missing: string };
+    let result: Entry;
     if (override && !("discountPct" in override)) {
       result = { rates: override, source: `override ${ref}` };
     } else {
@@ -99,6 +104,7 @@ export function priceBook(options: PriceBookOptions = {}): PriceBook {
         result = library;
       }
     }
+    if (found.size >= FOUND_MAX) found.delete(found.keys().next().value!);
     found.set(ref, result);
     return result;
   }
@@ -114,7 +120,12 @@ export function priceBook(options: PriceBookOptions = {}): PriceBook {
   };
 }
 
+/** A model's rates and where they come from, or why it has none. */
+type Entry = { rates: ModelRates; source: string } | { missing: string };
+
 const LIBRARY = "@pydantic/genai-prices";
+/** Most models whose price lookup is kept. */
+const FOUND_MAX = 1000;
 
 type GenaiPrice = number | { base: number; tiers: { start: number; price: number }[] } | undefined;
 interface GenaiPrices {

@@ -11,8 +11,14 @@ import {
 import type { ProviderCallOptions } from "../core/provider.js";
 import { redactSecrets } from "../core/redact.js";
 
-/** Per-request options for either SDK: the call's signal, and retries when the library owns them. */
-export function sdkRequestOptions(o: ProviderCallOptions): { signal?: AbortSignal; maxRetries?: number } {
+/**
+ * Per-request options for either SDK: the call's signal, and retries when the
+ * library owns them; none at all (as in a plain SDK call) when neither applies.
+ */
+export function sdkRequestOptions(
+  o: ProviderCallOptions,
+): { signal?: AbortSignal; maxRetries?: number } | undefined {
+  if (!o.signal && o.maxRetries === undefined) return undefined;
   return {
     ...(o.signal && { signal: o.signal }),
     ...(o.maxRetries !== undefined && { maxRetries: o.maxRetries }),

@@ -34,7 +34,10 @@ export function anthropic(sdk: AnthropicClientLike, options: AnthropicProviderOp
     name,
     async complete(request: ChatRequest, o: ProviderCallOptions) {
       try {
-        const params = { ...toAnthropicParams(request, o.model, defaultMaxTokens), stream: false as const };
+        // Set on the params object, not on a spread copy of it (see validateRequest).
+        const params = Object.assign(toAnthropicParams(request, o.model, defaultMaxTokens), {
+          stream: false as const,
+        });
         const message = (await sdk.messages.create(params, sdkRequestOptions(o))) as Message;
         return responseFromAnthropic(message);
       } catch (error) {
@@ -44,7 +47,9 @@ export function anthropic(sdk: AnthropicClientLike, options: AnthropicProviderOp
     async stream(request: ChatRequest, o: ProviderCallOptions) {
       let events: AsyncIterable<RawMessageStreamEvent>;
       try {
-        const params = { ...toAnthropicParams(request, o.model, defaultMaxTokens), stream: true as const };
+        const params = Object.assign(toAnthropicParams(request, o.model, defaultMaxTokens), {
+          stream: true as const,
+        });
         events = await sdk.messages.create(params, sdkRequestOptions(o));
       } catch (error) {
         throw fromSdkError(error, name, o.model);

@@ -22,7 +22,8 @@ export function openai(sdk: OpenAIClientLike): Provider {
     name,
     async complete(request: ChatRequest, o: ProviderCallOptions) {
       try {
-        const params = { ...toOpenAIParams(request, o.model), stream: false as const };
+        // Set on the params object, not on a spread copy of it (see validateRequest).
+        const params = Object.assign(toOpenAIParams(request, o.model), { stream: false as const });
         const completion = (await sdk.chat.completions.create(
           params,
           sdkRequestOptions(o),
@@ -35,7 +36,7 @@ export function openai(sdk: OpenAIClientLike): Provider {
     async stream(request: ChatRequest, o: ProviderCallOptions) {
       let chunks: AsyncIterable<ChatCompletionChunk>;
       try {
-        const params = { ...toOpenAIParams(request, o.model), stream: true as const };
+        const params = Object.assign(toOpenAIParams(request, o.model), { stream: true as const });
         chunks = await sdk.chat.completions.create(params, sdkRequestOptions(o));
       } catch (error) {
         throw fromSdkError(error, name, o.model);
