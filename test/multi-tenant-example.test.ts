@@ -1,11 +1,8 @@
 // Runs examples/multi-tenant.ts as a user does and checks what it shows: a free tenant degraded
 // past its soft limit and refused past its hard limit, a paid tenant served throughout, and a
 // deferred request priced at the batch rate.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const root = fileURLToPath(new URL("..", import.meta.url));
+import { runExample } from "./run-example.js";
 
 describe("examples/multi-tenant.ts", () => {
   let out = "";
@@ -13,14 +10,7 @@ describe("examples/multi-tenant.ts", () => {
   const section = (heading: string) => out.slice(out.indexOf(heading)).split("\n\n")[0] ?? "";
 
   beforeAll(() => {
-    const child = spawnSync(process.execPath, ["--import", "tsx", "examples/multi-tenant.ts"], {
-      cwd: root,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    out = child.stdout;
-    status = child.status;
-    if (status !== 0) console.error(child.stderr);
+    ({ stdout: out, status } = runExample("multi-tenant.ts"));
   }, 70_000);
 
   it("exits 0", () => {

@@ -1,13 +1,10 @@
 // Runs examples/quickstart.ts the way a user does (`npm run demo`, no API keys) and
 // checks what it prints: the stand-in notice and the real output of each request.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const root = fileURLToPath(new URL("..", import.meta.url));
+import { type ExampleRun, runExample } from "./run-example.js";
 
 describe("examples/quickstart.ts without API keys", () => {
-  let run: { status: number | null; stdout: string; stderr: string };
+  let run: ExampleRun;
   /** The output of request n ("1." to "5."), up to the next request's heading. */
   const section = (n: number) => run.stdout.split(/^(?=\d\. )/m).find((s) => s.startsWith(`${n}. `)) ?? "";
   const usageLine = /^ {3}usage: input \d+ · cache read \d+ · cache write \d+ · output \d+ · reasoning \d+$/m;
@@ -15,15 +12,7 @@ describe("examples/quickstart.ts without API keys", () => {
   const costLine = /^ {3}cost: \$\d+\.\d{6} \(@pydantic\/genai-prices@[\d.]+ \w+\/[\w.-]+\)$/m;
 
   beforeAll(() => {
-    const env = { ...process.env };
-    for (const key of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]) delete env[key];
-    const child = spawnSync(process.execPath, ["--import", "tsx", "examples/quickstart.ts"], {
-      cwd: root,
-      env,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    run = { status: child.status, stdout: child.stdout, stderr: child.stderr };
+    run = runExample("quickstart.ts");
   }, 70_000);
 
   it("exits 0 with nothing on stderr", () => {

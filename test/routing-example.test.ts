@@ -3,11 +3,8 @@
 // escalates an answer that is not JSON and accepts a valid one at the cheap model; during an
 // OpenAI outage requests are retried and fall back to Anthropic until the breaker opens and the
 // cost guard refuses non-critical fallbacks; and the ledger records every call with its purpose.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const root = fileURLToPath(new URL("..", import.meta.url));
+import { runExample } from "./run-example.js";
 
 describe("examples/routing.ts", () => {
   let out = "";
@@ -29,14 +26,7 @@ describe("examples/routing.ts", () => {
   const ledger = (who: string) => lines().filter((l) => new RegExp(`^  ${who} +(ok|error) `).test(l));
 
   beforeAll(() => {
-    const child = spawnSync(process.execPath, ["--import", "tsx", "examples/routing.ts"], {
-      cwd: root,
-      encoding: "utf8",
-      timeout: 60_000,
-    });
-    out = child.stdout;
-    status = child.status;
-    if (status !== 0) console.error(child.stderr);
+    ({ stdout: out, status } = runExample("routing.ts"));
   }, 70_000);
 
   it("exits 0 (its stand-in servers closed)", () => {

@@ -9,7 +9,7 @@ import {
   ProviderError,
   StreamInterruptedError,
 } from "./errors.js";
-import type { ProviderResponse } from "./provider.js";
+import { completionOf, type ProviderResponse } from "./provider.js";
 import { completedReply, type Reply, streamingReply } from "./reply.js";
 import type { ChatRequest } from "./request.js";
 
@@ -118,20 +118,11 @@ function succeed(ctx: RequestContext, attempt: Attempt, answer: ProviderResponse
   attempt.cost = cost;
   if (response.providerRequestId) attempt.providerRequestId = response.providerRequestId;
   services.events.emit("attempt", { requestId: ctx.id, attempt });
-  return {
-    id: response.id,
-    provider: attempt.provider,
-    model,
-    content: response.content,
-    text: textOf(response.content),
-    toolCalls: toolCallsOf(response.content),
-    ...(response.refusal !== undefined && { refusal: response.refusal }),
-    finishReason: response.finishReason,
-    usage: response.usage,
-    cost,
-    meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
-    raw: response.raw,
-  };
+  return completionOf(response, attempt.provider, model, cost, {
+    requestId: ctx.id,
+    attempts: ctx.attempts,
+    state: ctx.state,
+  });
 }
 
 /** Records the failure on the attempt and returns it as a frugal-llm error carrying the attempts. */

@@ -1,4 +1,13 @@
-import type { FinishReason, OutputPart, StreamEvent, Usage } from "./completion.js";
+import type {
+  Completion,
+  CompletionMeta,
+  Cost,
+  FinishReason,
+  OutputPart,
+  StreamEvent,
+  Usage,
+} from "./completion.js";
+import { textOf, toolCallsOf } from "./completion.js";
 import type { ChatRequest } from "./request.js";
 
 export interface ProviderCallOptions {
@@ -20,6 +29,30 @@ export interface ProviderResponse {
   usage: Usage;
   providerRequestId?: string;
   raw: unknown;
+}
+
+/** The completion of a provider's answer, once it is priced: the dispatcher's and the batch's. */
+export function completionOf(
+  response: ProviderResponse,
+  provider: string,
+  model: string,
+  cost: Cost,
+  meta: CompletionMeta,
+): Completion {
+  return {
+    id: response.id,
+    provider,
+    model,
+    content: response.content,
+    text: textOf(response.content),
+    toolCalls: toolCallsOf(response.content),
+    ...(response.refusal !== undefined && { refusal: response.refusal }),
+    finishReason: response.finishReason,
+    usage: response.usage,
+    cost,
+    meta,
+    raw: response.raw,
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Attempt, Completion } from "../../core/completion.js";
-import { textOf, toolCallsOf } from "../../core/completion.js";
 import type { PriceBook } from "../../core/pricing.js";
 import type { ProviderResponse } from "../../core/provider.js";
+import { completionOf } from "../../core/provider.js";
 import type { ItemOutcome } from "./batch-client.js";
 import { BatchItemError } from "./errors.js";
 import type { JobRecord } from "./job-store.js";
@@ -25,20 +25,11 @@ export function succeeded(
     cost,
     ...(response.providerRequestId && { providerRequestId: response.providerRequestId }),
   };
-  const completion: Completion = {
-    id: response.id,
-    provider: job.provider,
-    model,
-    content: response.content,
-    text: textOf(response.content),
-    toolCalls: toolCallsOf(response.content),
-    ...(response.refusal !== undefined && { refusal: response.refusal }),
-    finishReason: response.finishReason,
-    usage: response.usage,
-    cost,
-    meta: { requestId: job.requestId, attempts: job.attempts, state: {} },
-    raw: response.raw,
-  };
+  const completion = completionOf(response, job.provider, model, cost, {
+    requestId: job.requestId,
+    attempts: job.attempts,
+    state: {},
+  });
   return { attempt, completion };
 }
 
