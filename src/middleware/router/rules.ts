@@ -205,33 +205,16 @@ function matchSync(c: RuleConditions, input: RoutingInput, options: RulesOptions
     matched = add(matched, `plan=${plan}`);
   }
   // The traits, each read (and so detected) only when a condition names it.
-  const code = c.code;
-  if (code !== undefined) {
-    if (input.traits.code !== code) return undefined;
-    matched = add(matched, code ? "code" : "no code");
-  }
-  const math = c.math;
-  if (math !== undefined) {
-    if (input.traits.math !== math) return undefined;
-    matched = add(matched, math ? "math" : "no math");
-  }
-  const multiStep = c.multiStep;
-  if (multiStep !== undefined) {
-    if (input.traits.multiStep !== multiStep) return undefined;
-    matched = add(matched, multiStep ? "multiStep" : "no multiStep");
-  }
-  const tools = c.tools;
-  if (tools !== undefined) {
-    if (input.traits.tools !== tools) return undefined;
-    matched = add(matched, tools ? "tools" : "no tools");
-  }
-  const images = c.images;
-  if (images !== undefined) {
-    if (input.traits.images !== images) return undefined;
-    matched = add(matched, images ? "images" : "no images");
+  for (const trait of TRAITS) {
+    const wanted = c[trait];
+    if (wanted === undefined) continue;
+    if (input.traits[trait] !== wanted) return undefined;
+    matched = add(matched, wanted ? trait : `no ${trait}`);
   }
   return matched ?? [];
 }
+
+const TRAITS = ["code", "math", "multiStep", "tools", "images"] as const;
 
 function add(list: string[] | undefined, item: string): string[] {
   if (list === undefined) return [item];
