@@ -37,6 +37,8 @@ const TRAIN_USAGE = `usage: frugal router train --data FILE --out MODEL [options
   --seed N             the split's seed (default 1)
   --max-share X        words in more than this share of the prompts are dropped (default 0.1)
   --output-weight X    input tokens one output token is worth in cost (default 4)
+  --prior-weight X     weight of the base rates in a prediction, in units of neighbour
+                       similarity, or "auto" (default: fitted on the training labels)
   --output-tokens N    output tokens of a record with no recorded response (default 1:
                        the routing data's MMLU answers are one letter)`;
 
@@ -76,6 +78,7 @@ export async function runRouterTrain(
         seed: { type: "string" },
         "max-share": { type: "string" },
         "output-weight": { type: "string" },
+        "prior-weight": { type: "string" },
         "output-tokens": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -98,6 +101,10 @@ export async function runRouterTrain(
   const maxShare = numberOption(v["max-share"], 0.1);
   const outputWeight = numberOption(v["output-weight"], 4);
   const outputTokens = numberOption(v["output-tokens"], 1);
+  const priorWeight =
+    v["prior-weight"] === undefined || v["prior-weight"] === "auto"
+      ? "auto"
+      : numberOption(v["prior-weight"], 0);
   const problem = !(split > 0 && split <= 1)
     ? "--split: a share in (0, 1]"
     : !Number.isInteger(seed)
@@ -108,7 +115,9 @@ export async function runRouterTrain(
           ? "--output-weight: a number >= 0"
           : !(outputTokens >= 0)
             ? "--output-tokens: a number >= 0"
-            : undefined;
+            : !(priorWeight === "auto" || (priorWeight >= 0 && Number.isFinite(priorWeight)))
+              ? '--prior-weight: a number >= 0 or "auto"'
+              : undefined;
   if (problem) {
     printError(`frugal router train: ${problem}`);
     return 2;
@@ -128,6 +137,7 @@ export async function runRouterTrain(
         models: [weak, strong],
         maxDocumentShare: maxShare,
         outputWeight,
+        priorWeight,
         meta: {
           data: basename(v.data),
           records: records.length,
@@ -143,7 +153,8 @@ export async function runRouterTrain(
     const [pw, ps] = model.baseRates;
     print(
       `trained on ${train.length} of ${records.length} records${split < 1 ? ` (split ${split}, seed ${seed})` : ""}: ` +
-        `${weak} (cheap) good enough on ${pct(pw!)}, ${strong} (strong) on ${pct(ps!)}`,
+        `${weak} (cheap) good enough on ${pct(pw!)}, ${strong} (strong) on ${pct(ps!)}; ` +
+        `prior weight ${model.priorWeight}${priorWeight === "auto" ? " (fitted)" : ""}`,
     );
     print(
       `wrote ${v.out} (${(statSync(v.out).size / 1e6).toFixed(1)} MB, ${model.featurizer?.dimensions ?? 0} features) ` +

@@ -44,6 +44,7 @@ describe("frugal router train / eval", () => {
     expect(train.err).toBe("");
     expect(train.code).toBe(0);
     expect(train.out).toMatch(/^trained on \d+ of 18 records \(split 0\.6, seed 3\): small-model \(cheap\)/);
+    expect(train.out).toMatch(/; prior weight [\d.]+ \(fitted\)\n/);
     const saved = KnnModel.fromJSON(readFileSync(model, "utf8"));
     expect(saved.models).toEqual([WEAK, STRONG_MODEL]);
     expect(saved.meta).toMatchObject({ split: 0.6, seed: 3, weak: WEAK, strong: STRONG_MODEL });
@@ -69,6 +70,9 @@ describe("frugal router train / eval", () => {
     expect((await run(runRouterTrain, ["--data", data, "--out", "x", "--split", "2"])).err).toContain(
       "--split",
     );
+    expect(
+      (await run(runRouterTrain, ["--data", data, "--out", "x", "--prior-weight", "lots"])).err,
+    ).toContain('--prior-weight: a number >= 0 or "auto"');
     expect((await run(runRouterEval, ["--data", data])).err).toContain(
       "--model MODEL and --data FILE are required",
     );

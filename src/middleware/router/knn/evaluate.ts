@@ -2,7 +2,7 @@ import type { PriceBook } from "../../../core/pricing.js";
 import { priceBook } from "../../../pricing/price-book.js";
 import { type TokenEstimator, tokenEstimator } from "../../../tokens/index.js";
 import type { RoutingRecord } from "./examples.js";
-import { costAware, type KnnModel } from "./model.js";
+import { costAware, DEFAULT_K, type KnnModel } from "./model.js";
 
 /**
  * Priced stand-ins for the routing data's models, both from the price
@@ -112,7 +112,7 @@ export async function scorePrompts(
 ): Promise<number[]> {
   const j = model.models.indexOf(weak);
   if (j < 0) throw new Error(`the model knows no "${weak}" (it knows ${model.models.join(", ")})`);
-  const k = options.k ?? 20;
+  const k = options.k ?? DEFAULT_K;
   const weight = options.costWeight ?? 1;
   const scores: number[] = [];
   for (const prompt of prompts) {

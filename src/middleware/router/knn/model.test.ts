@@ -5,10 +5,10 @@ import { examplesFromLedger, examplesFromRouting, parseRoutingJsonl, splitRecord
 import { MAX_FEATURIZED_CHARS } from "./featurizer.js";
 import { JSONL, RECORDS, STRONG_MODEL, WEAK } from "./fixture.js";
 import { costAware, KnnModel, promptFingerprint } from "./model.js";
-import { trainKnn } from "./train.js";
+import { PRIOR_WEIGHTS, trainKnn } from "./train.js";
 
 const examples = examplesFromRouting(RECORDS, { models: [WEAK, STRONG_MODEL] });
-const train = () => trainKnn(examples, { maxDocumentShare: 0.5 });
+const train = () => trainKnn(examples, { maxDocumentShare: 0.5, priorWeight: 0 });
 const pWeak = (model: KnnModel, text: string, k = 3) =>
   model.predict(model.featurize(text), text.length, k).goodEnough[0]!;
 
@@ -116,6 +116,54 @@ describe("trainKnn / predict", () => {
     await expect(trainKnn([])).rejects.toThrow(/no examples/);
     await expect(trainKnn([{ prompt: "x", goodEnough: [] }])).rejects.toThrow(/no model names/);
     await expect(trainKnn(examples, { maxDocumentShare: 0 })).rejects.toThrow(/maxDocumentShare/);
+    await expect(trainKnn(examples, { priorWeight: -1 })).rejects.toThrow(/priorWeight/);
+    await expect(trainKnn(examples, { priorWeight: Number.NaN })).rejects.toThrow(/priorWeight/);
+  });
+});
+
+describe("priorWeight: the vote pulled toward the base rates", () => {
+  // Topics whose words tell nothing: in each, the small model was right on
+  // every other prompt (noisy neighbourhoods, as in real routing data).
+  const topics = ["invoice", "garden", "football", "recipe", "planet", "guitar"];
+  const noisy = topics.flatMap((topic, t) =>
+    Array.from({ length: 12 }, (_, i) => ({
+      prompt: `question ${i} about the ${topic} number ${t * 12 + i}`,
+      goodEnough: (i + t) % 2 === 0 ? [WEAK, STRONG_MODEL] : [STRONG_MODEL],
+    })),
+  );
+
+  it("blends the neighbours' vote with the base rate, in units of similarity", async () => {
+    const plain = await trainKnn(examples, { maxDocumentShare: 0.5, priorWeight: 0 });
+    const pulled = await trainKnn(examples, { maxDocumentShare: 0.5, priorWeight: 2 });
+    const hard0 = RECORDS.find((r) => r.id === "hard-0")!.prompt;
+    const a = plain.predict(plain.featurize(hard0), hard0.length, 1);
+    const b = pulled.predict(pulled.featurize(hard0), hard0.length, 1);
+    expect(a.goodEnough[0]).toBe(1);
+    // one neighbour at similarity 1 (itself) and the base rate 10/18 at weight 2
+    expect(b.goodEnough[0]).toBeCloseTo((1 + 2 * (10 / 18)) / 3, 6);
+    expect(pulled.priorWeight).toBe(2);
+  });
+
+  it("is fitted on the training labels (leave-one-out): small where neighbourhoods are pure", async () => {
+    const model = await trainKnn(examples, { maxDocumentShare: 0.5 });
+    expect(model.priorWeight).toBeLessThanOrEqual(0.5);
+    expect(pWeak(model, "What is the capital of Peru?")).toBeGreaterThan(0.8);
+  });
+
+  it("is fitted large where labels are noise, so no prompt reads as certain", async () => {
+    const model = await trainKnn(noisy, { models: [WEAK, STRONG_MODEL] });
+    expect(model.priorWeight).toBe(PRIOR_WEIGHTS.at(-1));
+    const p = pWeak(model, "question 3 about the garden number 15", 20);
+    expect(p).toBeGreaterThan(0.3);
+    expect(p).toBeLessThan(0.7);
+  });
+
+  it("reads a model saved without it as the plain vote", async () => {
+    const pulled = await trainKnn(examples, { maxDocumentShare: 0.5, priorWeight: 2 });
+    const { priorWeight: _, ...old } = pulled.toJSON();
+    const loaded = KnnModel.fromJSON(old);
+    const text = "What is the capital of Peru?";
+    expect(loaded.predict(loaded.featurize(text), text.length, 3).goodEnough[0]).toBe(1);
   });
 });
 

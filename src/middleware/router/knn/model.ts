@@ -47,6 +47,12 @@ export interface KnnModelJson {
   maxPostings: number;
   /** The median example's cost units: a prompt's relative cost is its units over these. */
   referenceUnits: number;
+  /**
+   * Weight of the base rates in a prediction, in units of neighbour
+   * similarity (absent: 0, as models saved before it was added). See
+   * `TrainKnnOptions.priorWeight`.
+   */
+  priorWeight?: number;
   /** Uint32 per example: a hash of each training prompt, so an evaluation can leave them out. */
   fingerprints: string;
   trainedAt: string;
@@ -56,6 +62,9 @@ export interface KnnModelJson {
 
 /** Largest k a prediction may ask for. */
 export const MAX_K = 256;
+
+/** Neighbours a prediction uses unless told otherwise (the `knn` policy's `k`). */
+export const DEFAULT_K = 20;
 
 /**
  * A trained k-nearest-neighbour router model: labelled prompt vectors and
@@ -98,6 +107,11 @@ export class KnnModel {
   /** Share of the training examples where each model was good enough, aligned with `models`. */
   get baseRates(): readonly number[] {
     return this.#baseRates;
+  }
+
+  /** Weight of the base rates in a prediction (see `TrainKnnOptions.priorWeight`); 0: the plain vote. */
+  get priorWeight(): number {
+    return this.json.priorWeight ?? 0;
   }
 
   /** The hashes of the training prompts (see {@link promptFingerprint}). */
@@ -194,6 +208,54 @@ export class KnnModel {
     return this.#prediction(this.#sparse.searchQuery(query, Math.min(Math.max(1, k), MAX_K)), text.length);
   }
 
+  /**
+   * The `priorWeight` among `candidates` under which the training examples'
+   * own labels are most likely (log-likelihood), each predicted by its `k`
+   * nearest other examples: leave-one-out, so an example never votes for
+   * itself. `queries[i]` is example `i`'s query vector. Where neighbourhoods
+   * are pure (each model good enough for all or none of them) the plain vote
+   * wins (a small weight); where their labels are noisy, a larger one does.
+   */
+  fitPriorWeight(
+    queries: readonly (SparseVector | Float32Array)[],
+    k: number,
+    candidates: readonly number[],
+  ): number {
+    const m = this.models.length;
+    const want = Math.min(Math.max(1, k), MAX_K - 1);
+    const logLikelihood = new Float64Array(candidates.length);
+    const good = new Float64Array(m);
+    queries.forEach((query, i) => {
+      const found = this.#index.search(query, want + 1);
+      good.fill(0);
+      let total = 0;
+      let used = 0;
+      for (let n = 0; n < found.count && used < want; n++) {
+        const id = found.ids[n]!;
+        if (id === i) continue;
+        used++;
+        const w = found.similarities[n]!;
+        const bits = this.#labels[id]!;
+        for (let j = 0; j < m; j++) if ((bits >>> j) & 1) good[j]! += w;
+        total += w;
+      }
+      const own = this.#labels[i]!;
+      candidates.forEach((prior, c) => {
+        for (let j = 0; j < m; j++) {
+          const p =
+            total + prior > 0
+              ? (good[j]! + prior * this.#baseRates[j]!) / (total + prior)
+              : this.#baseRates[j]!;
+          const q = (own >>> j) & 1 ? p : 1 - p;
+          logLikelihood[c]! += Math.log(Math.min(1, Math.max(1e-6, q)));
+        }
+      });
+    });
+    let best = 0;
+    for (let c = 1; c < candidates.length; c++) if (logLikelihood[c]! > logLikelihood[best]!) best = c;
+    return candidates[best]!;
+  }
+
   #prediction(found: Neighbours, textLength: number): KnnPrediction {
     const m = this.models.length;
     const good = new Array<number>(m).fill(0);
@@ -209,9 +271,12 @@ export class KnnModel {
     }
     const outputTokens = total > 0 ? outputs / total : this.#medianOutput();
     const units = textLength / 4 + this.json.outputWeight * outputTokens;
+    // The neighbours' vote, pulled toward the base rates by `priorWeight`:
+    // a few weak neighbours do not make a certainty.
+    const prior = this.priorWeight;
     let goodEnough: number[];
-    if (total > 0) {
-      for (let j = 0; j < m; j++) good[j] = good[j]! / total;
+    if (total + prior > 0) {
+      for (let j = 0; j < m; j++) good[j] = (good[j]! + prior * this.#baseRates[j]!) / (total + prior);
       goodEnough = good;
     } else goodEnough = [...this.#baseRates];
     return {

@@ -11,7 +11,7 @@ import { trainKnn } from "./train.js";
 const fakes = useFakes();
 let model: KnnModel;
 beforeAll(async () => {
-  model = await trainKnn(examplesFromRouting(RECORDS), { maxDocumentShare: 0.5 });
+  model = await trainKnn(examplesFromRouting(RECORDS), { maxDocumentShare: 0.5, priorWeight: 0 });
 });
 const labels = { cheap: WEAK, strong: STRONG_MODEL };
 const setup = (options: Partial<Parameters<typeof knn>[0]> = {}) =>

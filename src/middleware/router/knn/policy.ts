@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ConfigError } from "../../../core/errors.js";
 import { parseOptions } from "../../../core/options.js";
 import type { PolicyDecision, RoutingInput, RoutingPolicy, Tier } from "../policy.js";
-import { costAware, type KnnModel, type KnnPrediction } from "./model.js";
+import { costAware, DEFAULT_K, type KnnModel, type KnnPrediction } from "./model.js";
 
 export interface KnnPolicyOptions {
   /** A trained model ({@link trainKnn}, or `KnnModel.fromJSON` of a file `frugal router train` wrote). */
@@ -63,7 +63,7 @@ const schema = z
 export function knn(options: KnnPolicyOptions): RoutingPolicy {
   const o = parseOptions(schema, options, "knn");
   const model = options.model;
-  const k = o.k ?? 20;
+  const k = o.k ?? DEFAULT_K;
   const threshold = o.threshold ?? 0.9;
   const costWeight = o.costWeight ?? 1;
   const minSimilarity = o.minSimilarity ?? 0;

@@ -1,7 +1,10 @@
 import type { Embedder } from "../../../embeddings/embedder.js";
 import { toBase64 } from "./base64.js";
 import { LexicalFeaturizer } from "./featurizer.js";
-import { KnnModel, type KnnModelJson, median, promptFingerprint } from "./model.js";
+import { DEFAULT_K, KnnModel, type KnnModelJson, median, promptFingerprint } from "./model.js";
+
+/** The prior weights `trainKnn` chooses from (see {@link TrainKnnOptions.priorWeight}). */
+export const PRIOR_WEIGHTS = [0, 0.25, 0.5, 1, 2, 4, 8] as const;
 
 /** One labelled prompt: which models answered it well enough. */
 export interface KnnExample {
@@ -55,6 +58,18 @@ export interface TrainKnnOptions {
    * ratio (GPT-4o 4x, GPT-4 Turbo 3x, Claude 5x).
    */
   outputWeight?: number;
+  /**
+   * How much the base rates (the share of all examples each model was good
+   * enough for) weigh in a prediction, in units of neighbour similarity:
+   * a prediction is `(sum of neighbour similarity x label + priorWeight x
+   * base rate) / (sum of similarity + priorWeight)`. Without it, a handful of
+   * distant neighbours that agree read as a certainty and send an expensive
+   * prompt down on thin evidence. 0 is the plain vote. Default `"auto"`:
+   * the weight among 0, 0.25, 0.5, 1, 2, 4 and 8 under which the training
+   * examples' own labels are most likely, each predicted by its 20 nearest
+   * other examples (leave-one-out).
+   */
+  priorWeight?: number | "auto";
   /** Facts saved with the model for whoever reads the file (the data, the split). */
   meta?: Record<string, unknown>;
 }
@@ -89,12 +104,17 @@ export async function trainKnn(
   if (!(outputWeight >= 0 && Number.isFinite(outputWeight)))
     throw new Error("trainKnn: outputWeight is >= 0");
 
+  const priorWeight = options.priorWeight ?? "auto";
+  if (priorWeight !== "auto" && !(priorWeight >= 0 && Number.isFinite(priorWeight)))
+    throw new Error('trainKnn: priorWeight is a number >= 0 or "auto"');
+
   const prompts = examples.map((e) => e.prompt);
   let vectors: KnnModelJson["vectors"];
+  let embedded: Float32Array[] | undefined;
   let featurizerJson: KnnModelJson["featurizer"];
   if (options.embedder) {
     const e = options.embedder;
-    const embedded = await e.embed(prompts);
+    embedded = await e.embed(prompts);
     const data = new Float32Array(examples.length * e.dimensions);
     embedded.forEach((v, i) => {
       data.set(v, i * e.dimensions);
@@ -148,11 +168,17 @@ export async function trainKnn(
     queryFeatures,
     maxPostings,
     referenceUnits: median(units),
+    priorWeight: priorWeight === "auto" ? 0 : priorWeight,
     fingerprints: toBase64(Uint32Array.from(examples, (e) => promptFingerprint(e.prompt))),
     trainedAt: new Date().toISOString(),
     ...(options.meta && { meta: options.meta }),
   };
-  return KnnModel.fromJSON(json, options.embedder ? { embedder: options.embedder } : {});
+  const loadOptions = options.embedder ? { embedder: options.embedder } : {};
+  const model = KnnModel.fromJSON(json, loadOptions);
+  if (priorWeight !== "auto") return model;
+  const queries = embedded ?? prompts.map((p) => model.featurize(p));
+  const fitted = model.fitPriorWeight(queries, DEFAULT_K, PRIOR_WEIGHTS);
+  return fitted === 0 ? model : KnnModel.fromJSON({ ...json, priorWeight: fitted }, loadOptions);
 }
 
 function isCount(n: number | undefined): n is number {
