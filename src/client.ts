@@ -196,10 +196,13 @@ export function createClient(config: ClientConfig): FrugalClient {
           inner ??= (r.events ?? replayEvents(await r.completion))[Symbol.asyncIterator]();
           return inner;
         };
+        const finish = (it: AsyncIterator<StreamEvent>, value?: unknown) =>
+          it.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined });
+        // Once the reply's iterator exists, each event is its own `next()`: no await in between.
         return {
-          next: async () => (await open()).next(),
-          return: async (value?: unknown) =>
-            (await open()).return?.(value) ?? { done: true as const, value: undefined },
+          next: () => (inner ? inner.next() : open().then((it) => it.next())),
+          return: (value?: unknown) =>
+            inner ? finish(inner, value) : open().then((it) => finish(it, value)),
         };
       };
       return {
