@@ -108,11 +108,29 @@ export {
 export { type RetryOptions, retry } from "./middleware/retry/index.js";
 export * from "./middleware/router/index.js";
 export {
+  antonymsGuard,
+  argumentOrderGuard,
+  contentWordsGuard,
+  defaultGuards,
+  entitiesGuard,
+  type GuardRejection,
+  type GuardsOption,
+  guardRejection,
+  lexicalGuards,
+  negationGuard,
+  numbersGuard,
+  openingGuard,
+  perspectiveGuard,
+  pointingGuard,
+  questionGuard,
+  quotesGuard,
   type SemanticCache,
   type SemanticCacheErrorInfo,
   type SemanticCacheOptions,
+  type SemanticGuard,
   type SemanticLookup,
   semanticCache,
+  symbolsGuard,
 } from "./middleware/semantic-cache/index.js";
 export { type PriceBookOptions, priceBook } from "./pricing/price-book.js";
 export { type ModelRates, sumCosts } from "./pricing/rates.js";

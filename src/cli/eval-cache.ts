@@ -188,10 +188,10 @@ export function formatRejections(scored: readonly ScoredPair[], threshold: numbe
   ].join("\n");
 }
 
-/** The thresholds `--sweep` prints: 0.50 to 0.98 by 0.03. */
+/** The thresholds `--sweep` prints: 0.35 to 0.98 by 0.03. */
 export const SWEEP_THRESHOLDS: readonly number[] = Array.from(
-  { length: 17 },
-  (_, i) => Math.round((0.5 + i * 0.03) * 100) / 100,
+  { length: 22 },
+  (_, i) => Math.round((0.35 + i * 0.03) * 100) / 100,
 );
 
 /** The `frugal eval cache` command; resolves with the process exit code. */

@@ -6,10 +6,15 @@ import { differ, numbersOf } from "./numbers.js";
 import {
   isNegation,
   missingQuote,
+  moreOften,
   NEGATING_PREFIXES,
   oneSided,
+  openingKind,
+  openingWord,
+  pointer,
   questionKinds,
   SECOND_PERSON,
+  symbolsOf,
   unmatchedContent,
 } from "./wording.js";
 
@@ -170,15 +175,54 @@ export const argumentOrderGuard: SemanticGuard = {
  * The same kind of question: asking why, when, where, who or how much is
  * not asking the same thing ("When was the wheel invented?" / "Where was the
  * wheel invented?"). A plain "how" (manner) may be asked as "what is the way",
- * so it counts as no kind.
+ * so it counts as no kind. A yes/no question is not an open one ("Is AFSPA
+ * good?" / "What is AFSPA?"), and yes/no questions opened by auxiliaries of
+ * different kinds ask different things ("Is it bad?" / "Can it be bad?",
+ * "Will I get in?" / "Should I get in?").
  */
 export const questionGuard: SemanticGuard = {
   name: "question",
   check(prompt, candidate) {
-    const a = questionKinds(factsOf(prompt));
-    const b = questionKinds(factsOf(candidate));
+    const fa = factsOf(prompt);
+    const fb = factsOf(candidate);
+    const a = questionKinds(fa);
+    const b = questionKinds(fb);
     for (const kind of a) if (!b.has(kind)) return `one prompt asks ${kind}, the other does not`;
     for (const kind of b) if (!a.has(kind)) return `one prompt asks ${kind}, the other does not`;
+    const oa = openingKind(fa);
+    const ob = openingKind(fb);
+    if (oa === undefined || ob === undefined || oa === ob) return undefined;
+    if (oa === "open" || ob === "open") return "one prompt asks yes or no, the other an open question";
+    return `one yes/no question opens with "${oa}", the other with "${ob}"`;
+  },
+};
+
+/**
+ * A prompt that points at something it does not hold ("What type of insect
+ * is this?", "Fix the code below", "these lyrics") is about whatever was
+ * shown with it, which the cache never sees: two such prompts can read alike
+ * and mean two pictures. "This year" or "this world" point nowhere.
+ */
+export const pointingGuard: SemanticGuard = {
+  name: "pointing",
+  check(prompt, candidate) {
+    const at = pointer(factsOf(prompt)) ?? pointer(factsOf(candidate));
+    return at && `"${at}" points at something the cache cannot see`;
+  },
+};
+
+/**
+ * The same symbols: "What does ~ mean in C++?" is not "What does % mean in
+ * C++?", though no word differs. Sentence punctuation (. , ? ! : ; quotes,
+ * hyphens, brackets) is not compared.
+ */
+export const symbolsGuard: SemanticGuard = {
+  name: "symbols",
+  check(prompt, candidate) {
+    const a = symbolsOf(factsOf(prompt));
+    const b = symbolsOf(factsOf(candidate));
+    for (const c of a) if (!b.has(c)) return `"${c}" is in one prompt only`;
+    for (const c of b) if (!a.has(c)) return `"${c}" is in one prompt only`;
     return undefined;
   },
 };
@@ -199,7 +243,9 @@ export const contentWordsGuard: SemanticGuard = {
     const a = factsOf(prompt);
     const b = factsOf(candidate);
     const missing = unmatchedContent(a, b) ?? unmatchedContent(b, a);
-    return missing && `"${missing}" has no counterpart in the other prompt`;
+    if (missing) return `"${missing}" has no counterpart in the other prompt`;
+    const repeated = moreOften(a, b) ?? moreOften(b, a);
+    return repeated && `"${repeated}" is said more often in one prompt ("famous for being famous")`;
   },
 };
 
@@ -214,6 +260,24 @@ export const perspectiveGuard: SemanticGuard = {
     const a = factsOf(prompt).words.some((w) => SECOND_PERSON.has(w.key));
     const b = factsOf(candidate).words.some((w) => SECOND_PERSON.has(w.key));
     return a === b ? undefined : 'one prompt addresses "you", the other does not';
+  },
+};
+
+/**
+ * The same question word opens both prompts: "How is X made?" is not "What
+ * is X?". A lexical embedder cannot tell a definition from a manner or a
+ * reason by meaning, so this is in the lexical set, with
+ * {@link contentWordsGuard}; it would refuse paraphrases a model embedder
+ * matches ("How do I learn X?" / "What is the best way to learn X?").
+ */
+export const openingGuard: SemanticGuard = {
+  name: "opening",
+  check(prompt, candidate) {
+    const a = openingWord(factsOf(prompt));
+    const b = openingWord(factsOf(candidate));
+    return a === undefined || b === undefined || a === b
+      ? undefined
+      : `one prompt opens with "${a}", the other with "${b}"`;
   },
 };
 
@@ -233,15 +297,18 @@ export const defaultGuards: readonly SemanticGuard[] = [
   numbersGuard,
   negationGuard,
   quotesGuard,
+  symbolsGuard,
+  pointingGuard,
   entitiesGuard,
   argumentOrderGuard,
   antonymsGuard,
   questionGuard,
 ];
 
-/** The guards for a lexical embedder: the default ones, plus same content words and same person addressed. */
+/** The guards for a lexical embedder: the default ones, plus same content words, same person addressed and same opening question word. */
 export const lexicalGuards: readonly SemanticGuard[] = [
   ...defaultGuards,
   contentWordsGuard,
   perspectiveGuard,
+  openingGuard,
 ];
