@@ -109,7 +109,9 @@ export function questionKinds(facts: PromptFacts): Set<string> {
       CLAUSE_JOINERS.has(previous?.key ?? "") ||
       text.slice(previous ? previous.at + previous.raw.length : 0, w.at).includes(",");
     if (!opens) return;
-    if (k === "why") kinds.add("why");
+    // "Which is your favourite book, and why?": asking for reasons on top of the question, not another question.
+    const tail = i > 0 && i === words.length - 1;
+    if (k === "why" && !tail) kinds.add("why");
     else if (k === "when") kinds.add("when");
     else if (k === "where") kinds.add("where");
     else if (k === "who" || k === "whom" || k === "whose") kinds.add("who");
@@ -127,11 +129,15 @@ function isContent(w: Word): boolean {
 
 /** The first content word of `a` with no counterpart in `b`. */
 export function unmatchedContent(a: PromptFacts, b: PromptFacts): string | undefined {
-  for (const w of a.words) {
+  const ws = a.words;
+  for (let i = 0; i < ws.length; i++) {
+    const w = ws[i]!;
     const k = w.key;
     if (!isContent(w)) continue;
     if (b.keys.has(k) || mentions(b, k)) continue;
     if (b.words.some((x) => sameWord(k, x.key))) continue;
+    // One word in the other, two here: "mind blowing" / "mindblowing".
+    if (b.keys.has(k + (ws[i + 1]?.key ?? "")) || b.keys.has((ws[i - 1]?.key ?? "") + k)) continue;
     return w.raw;
   }
   return undefined;
