@@ -226,6 +226,25 @@ describe("false-hit guards (FAILURES.md C2)", () => {
     );
   });
 
+  it("reads a unit after a number, or a currency sign before it, never the last letter of the word before", () => {
+    // "am 25", "of 25", "banning 500": the "m", "f" and "g" are not metres, Fahrenheit or grams.
+    expect(
+      numbersGuard.check("I am 25 and want to learn", "At the age of 25, I want to learn"),
+    ).toBeUndefined();
+    expect(
+      numbersGuard.check("Why ban 500 and 1000 rupee notes?", "Why ban ₹500 and ₹1000 notes?"),
+    ).toBeUndefined();
+    expect(numbersGuard.check("Is $5 a fair tip?", "Is £5 a fair tip?")).toMatch(/units differ/);
+    expect(numbersGuard.check("Is 5 km far?", "Is 5 miles far?")).toMatch(/units differ \(5 km vs 5 mi\)/);
+  });
+
+  it("reads 'today' against an undated prompt as the same time", () => {
+    expect(
+      numbersGuard.check("What is the best language to learn today?", "What is the best language to learn?"),
+    ).toBeUndefined();
+    expect(numbersGuard.check("What happened today?", "What happened yesterday?")).toMatch(/dates differ/);
+  });
+
   it("reads numbers the way people write them", () => {
     expect(numbersGuard.check("Is 1,000 enough?", "Is 1000 enough?")).toBeUndefined();
     expect(numbersGuard.check("Walk 5 km", "Walk 5 kilometres")).toBeUndefined();

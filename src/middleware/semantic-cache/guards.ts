@@ -2,7 +2,7 @@ import type { EmbedderAdvice } from "../../embeddings/advice.js";
 import { factsOf } from "./facts.js";
 import { ANTONYMS } from "./lexicon.js";
 import { missingName, order, rolesOf, sharedNames, symmetricBetween } from "./names.js";
-import { differ, numbersOf } from "./numbers.js";
+import { differ, numbersOf, presentOnly, unitConflict } from "./numbers.js";
 import {
   isNegation,
   missingQuote,
@@ -81,10 +81,16 @@ export const numbersGuard: SemanticGuard = {
     const values = differ(a.values, b.values);
     if (values) return `numbers differ (${values})`;
     if (a.operators.join(" ") !== b.operators.join(" ")) return "the arithmetic differs";
-    const units = differ(a.units, b.units);
-    if (units && a.units.length > 0 && b.units.length > 0) return `units differ (${units})`;
+    const units = unitConflict(a.units, b.units);
+    if (units) return `units differ (${units})`;
+    // "today" in one prompt only: the other, undated, asks about the present too.
     const dates = differ(a.dates, b.dates);
-    if (dates) return `dates differ (${dates})`;
+    if (
+      dates &&
+      !(presentOnly(a.dates) && b.dates.length === 0) &&
+      !(presentOnly(b.dates) && a.dates.length === 0)
+    )
+      return `dates differ (${dates})`;
     return undefined;
   },
 };

@@ -11,6 +11,7 @@ export interface Numbers {
 
 const numberCache = new WeakMap<PromptFacts, Numbers>();
 const OPERATORS = new Set(["+", "-", "*", "/", "×", "÷", "^", "=", "<", ">"]);
+const CURRENCY_SIGNS = new Set(["$", "€", "£", "₹", "¥"]);
 
 export function numbersOf(facts: PromptFacts): Numbers {
   const cached = numberCache.get(facts);
@@ -26,7 +27,9 @@ export function numbersOf(facts: PromptFacts): Numbers {
     while (p >= 0 && text[p] === " ") p--;
     const op = text[p];
     if (op !== undefined && OPERATORS.has(op)) out.operators.push(op);
-    const unit = unitAfter(text, m.index + m[0].length) ?? (op && UNITS.get(op));
+    // A currency sign before the number is its unit ("$5", "₹ 500"); the last letter of the word before is not ("am 25").
+    const unit =
+      unitAfter(text, m.index + m[0].length) ?? (op && CURRENCY_SIGNS.has(op) ? UNITS.get(op) : undefined);
     if (unit === "st") out.values.push(`${value}th`);
     else {
       out.values.push(value);
@@ -100,4 +103,35 @@ export function differ(a: readonly string[], b: readonly string[]): string | und
   const sb = [...b].sort();
   if (sa.join("\u0000") === sb.join("\u0000")) return undefined;
   return `${sa.join(", ") || "none"} vs ${sb.join(", ") || "none"}`;
+}
+
+/**
+ * A number written with one unit here and another there ("5 km" / "5 miles"),
+ * as "5 km vs 5 mi"; undefined when every number that has a unit in both
+ * prompts has the same one (a unit in one prompt only is no conflict).
+ */
+export function unitConflict(a: readonly string[], b: readonly string[]): string | undefined {
+  const byValue = (units: readonly string[]) => {
+    const m = new Map<string, Set<string>>();
+    for (const u of units) {
+      const [value, unit] = u.split(" ", 2) as [string, string];
+      m.set(value, (m.get(value) ?? new Set()).add(unit));
+    }
+    return m;
+  };
+  const ua = byValue(a);
+  const ub = byValue(b);
+  for (const [value, units] of ua) {
+    const other = ub.get(value);
+    if (other && ![...units].some((u) => other.has(u)))
+      return `${value} ${[...units].join("/")} vs ${value} ${[...other].join("/")}`;
+  }
+  return undefined;
+}
+
+const PRESENT = new Set(["today"]);
+
+/** True when every calendar word is the present ("today"). */
+export function presentOnly(dates: readonly string[]): boolean {
+  return dates.length > 0 && dates.every((d) => PRESENT.has(d));
 }
