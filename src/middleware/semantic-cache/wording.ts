@@ -56,10 +56,15 @@ export function openingKind(facts: PromptFacts): string | undefined {
   return auxiliary;
 }
 
-/** The question word that opens a prompt ("which" read as "what", "whom" and "whose" as "who"), if one does. */
+/**
+ * The question word that opens a prompt, if one does: "which" read as
+ * "what", "whom" and "whose" as "who", and "what is the best way to" as "how".
+ */
 export function openingWord(facts: PromptFacts): string | undefined {
   const k = facts.words[0]?.key;
   if (k === undefined || !OPEN_QUESTION.has(k)) return undefined;
+  // "What is the best way to ...?", "What are some ways to ...?" ask how.
+  if ((k === "what" || k === "which") && facts.words.slice(1, 7).some((w) => w.key === "way")) return "how";
   return k === "which" ? "what" : k === "whom" || k === "whose" ? "who" : k;
 }
 
