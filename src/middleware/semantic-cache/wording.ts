@@ -1,4 +1,4 @@
-/** What the word-level guards read: question kinds, content words, negations, quoted strings. */
+/** What the word-level guards read: question kinds and openings, content words, negations, quoted strings, symbols, pointing words. */
 import { STOPWORDS } from "../../embeddings/stopwords.js";
 import { type PromptFacts, quotedStrings, type Word } from "./facts.js";
 import { FILLERS, NEGATIONS } from "./lexicon.js";
