@@ -10,6 +10,7 @@ import { memoryKv } from "../../storage/memory/kv.js";
 import { memoryVectorIndex } from "../../storage/memory/vector-index.js";
 import type { VectorIndex } from "../../storage/vector-index.js";
 import { ask, readStream, recording, settle, testClient } from "../exact-cache/test-client.js";
+import { defaultGuards, lexicalGuards, type SemanticGuard } from "./guards.js";
 import { type SemanticCacheOptions, semanticCache } from "./index.js";
 import { constantEmbedder, mapVectorIndex } from "./test-index.js";
 
@@ -253,6 +254,17 @@ describe("semanticCache: thresholds (C3)", () => {
 
   it("asks for a threshold when the embedder recommends none", () => {
     expect(() => setup({ embedder: constantEmbedder() })).toThrow(/options\.threshold: required/);
+  });
+
+  it("asks for a threshold when a lexical embedder runs without the content-words guard", () => {
+    // Its recommended threshold assumes the lexical guards: without them it would serve ~37% wrong answers on QQP.
+    for (const guards of [false, defaultGuards] as const)
+      expect(() => setup({ guards }), String(guards)).toThrow(
+        /options\.threshold: required when the lexical embedder/,
+      );
+    expect(() => setup({ guards: defaultGuards, threshold: 0.9 })).not.toThrow();
+    const sku: SemanticGuard = { name: "sku", check: () => undefined };
+    expect(() => setup({ guards: [...lexicalGuards, sku] })).not.toThrow();
   });
 
   it("uses the threshold of the request's task", async () => {

@@ -9,7 +9,7 @@ import { parseOptions } from "../../core/options.js";
 import type { Reply } from "../../core/reply.js";
 import type { VectorIndex } from "../../storage/vector-index.js";
 import { hitReply, savedOf } from "../exact-cache/hit.js";
-import { type GuardRejection, guardRejection, resolveGuards } from "./guards.js";
+import { contentWordsGuard, type GuardRejection, guardRejection, resolveGuards } from "./guards.js";
 import { type LookupParts, lookupParts, singleTurn } from "./lookup-key.js";
 import { optionsSchema, type SemanticCacheOptions } from "./options.js";
 import { errorReporter } from "./report.js";
@@ -82,6 +82,12 @@ export function semanticCache(options: SemanticCacheOptions): SemanticCache {
     );
   }
   const guards = resolveGuards(options.guards, embedder);
+  if (o.threshold === undefined && embedder.lexical && !guards.includes(contentWordsGuard)) {
+    // The recommended threshold of a lexical embedder is low because its guards compare the words.
+    throw new ConfigError(
+      `invalid semanticCache options:\n  options.threshold: required when the lexical embedder "${embedder.name}" runs without the content-words guard: its recommended ${baseThreshold} assumes the lexical guards (docs/embeddings.md)`,
+    );
+  }
   const eligible = options.eligible ?? singleTurn;
   const admission: AdmissionOptions = { ...o.admission, shared: o.shared };
   const report = errorReporter(options.onError);
