@@ -197,6 +197,10 @@ describe("false-hit guards (FAILURES.md C2)", () => {
     expect(openingGuard.check("Which laptop should I buy?", "What laptop should I buy?")).toBeUndefined();
     expect(openingGuard.check("Tips for learning Go?", "How do I learn Go?")).toBeUndefined();
     expect(openingGuard.check("What is the best way to learn Go?", "How do I learn Go?")).toBeUndefined();
+    expect(openingGuard.check("What does SMTP do?", "What is SMTP?")).toBe(
+      'one prompt opens with "what ... do", the other with "what"',
+    );
+    expect(openingGuard.check("What are the uses of SMTP?", "What is SMTP used for?")).toBeUndefined();
     expect(lexicalGuards).toContain(openingGuard);
     expect(defaultGuards).not.toContain(openingGuard); // a model embedder matches such paraphrases
   });

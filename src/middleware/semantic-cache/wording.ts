@@ -56,6 +56,8 @@ export function openingKind(facts: PromptFacts): string | undefined {
   return auxiliary;
 }
 
+const DO_SUPPORT = new Set(["do", "does", "did"]);
+
 /**
  * The question word that opens a prompt, if one does: "which" read as
  * "what", "whom" and "whose" as "who", and "what is the best way to" as "how".
@@ -65,6 +67,8 @@ export function openingWord(facts: PromptFacts): string | undefined {
   if (k === undefined || !OPEN_QUESTION.has(k)) return undefined;
   // "What is the best way to ...?", "What are some ways to ...?" ask how.
   if ((k === "what" || k === "which") && facts.words.slice(1, 7).some((w) => w.key === "way")) return "how";
+  // "What is X?" asks what X is; "What does X do?" what it does.
+  if (k === "what" && DO_SUPPORT.has(facts.words[1]?.lower ?? "")) return "what ... do";
   return k === "which" ? "what" : k === "whom" || k === "whose" ? "who" : k;
 }
 
