@@ -21,6 +21,7 @@ import { type Reply, replayEvents } from "./core/reply.js";
 import type { ChatRequestInput } from "./core/request.js";
 import { validateRequest } from "./core/validate-request.js";
 import { priceBook } from "./pricing/price-book.js";
+import { type TokenEstimator, tokenEstimator } from "./tokens/estimator.js";
 
 export interface ClientConfig {
   /** Provider adapters by model-ref prefix: `{ openai: openai(new OpenAI()) }`. At least one. */
@@ -35,6 +36,12 @@ export interface ClientConfig {
   logger?: Logger;
   /** Time source, injectable for tests. Default `Date`. */
   clock?: Clock;
+  /**
+   * Token estimates for the middleware that need them (budget, router,
+   * compaction), calibrated from the usage providers report. Default: a
+   * `tokenEstimator()` of this client's own.
+   */
+  tokens?: TokenEstimator;
 }
 
 export interface CallOptions {
@@ -98,6 +105,12 @@ const configSchema = z
     clock: z
       .custom<Clock>((c) => typeof (c as Clock)?.now === "function", "expected { now(): number }")
       .optional(),
+    tokens: z
+      .custom<TokenEstimator>(
+        (t) => typeof (t as TokenEstimator)?.estimateRequest === "function",
+        "expected a TokenEstimator (tokenEstimator())",
+      )
+      .optional(),
   })
   .strict();
 
@@ -141,6 +154,7 @@ export function createClient(config: ClientConfig): FrugalClient {
     log,
     dispatch,
     sdkMaxRetries: middleware.some((m) => m.ownsRetries) ? 0 : undefined,
+    tokens: config.tokens ?? tokenEstimator(),
   };
   const pipeline: Next = compose(middleware, dispatch);
 

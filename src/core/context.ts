@@ -1,3 +1,4 @@
+import type { TokenEstimator } from "../tokens/estimator.js";
 import type { Attempt, AttemptPurpose } from "./completion.js";
 import type { BudgetStatus, CacheOutcome, RouteDecision } from "./cost-record.js";
 import type { EventBus } from "./events.js";
@@ -53,6 +54,12 @@ export interface Services {
   readonly dispatch: Next;
   /** Retries per SDK call: 0 while a library middleware owns retries. */
   readonly sdkMaxRetries: number | undefined;
+  /**
+   * The client's token estimator, shared by the middleware that estimate
+   * (budget, router, compaction) unless given their own, and calibrated
+   * from the usage the providers report.
+   */
+  readonly tokens: TokenEstimator;
 }
 
 export interface ResolvedModel {

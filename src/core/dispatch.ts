@@ -116,6 +116,7 @@ function succeed(ctx: RequestContext, attempt: Attempt, answer: ProviderResponse
   attempt.endedAt = ctx.clock.now();
   attempt.usage = response.usage;
   attempt.cost = cost;
+  calibrate(ctx, attempt.provider, attempt.model, response.usage);
   if (response.providerRequestId) attempt.providerRequestId = response.providerRequestId;
   services.events.emit("attempt", { requestId: ctx.id, attempt });
   return completionOf(response, attempt.provider, model, cost, {
@@ -123,6 +124,18 @@ function succeed(ctx: RequestContext, attempt: Attempt, answer: ProviderResponse
     attempts: ctx.attempts,
     state: ctx.state,
   });
+}
+
+/**
+ * Teaches the client's token estimator what the provider counted, on a
+ * sample of answers (`TokenEstimator.wantsSample`), after the answer: the
+ * estimate runs in the background and never delays or fails the call.
+ */
+function calibrate(ctx: RequestContext, provider: string, model: string, usage: Usage): void {
+  const { tokens } = ctx.services;
+  const ref = { provider, model };
+  if (usage.estimated || !tokens.wantsSample(ref)) return;
+  void tokens.observeRequest(ctx.request, ref, totalInputTokens(usage));
 }
 
 /** Records the failure on the attempt and returns it as a frugal-llm error carrying the attempts. */

@@ -556,6 +556,35 @@ describe("calibration", () => {
       model,
     );
 
+  it("asks to learn from every answer until a model settles, then from one in sampleEvery", () => {
+    const estimator = tokenEstimator({ calibration: { settleSamples: 2, sampleEvery: 3 } });
+    expect(estimator.wantsSample(GPT4O)).toBe(false); // an exact count: nothing to learn
+    expect(estimator.wantsSample(CLAUDE)).toBe(true);
+    estimator.observe(CLAUDE, 1000, 1300);
+    expect(estimator.wantsSample(CLAUDE)).toBe(true);
+    estimator.observe(CLAUDE, 1000, 1300);
+    expect(Array.from({ length: 6 }, () => estimator.wantsSample(CLAUDE))).toEqual([
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+    ]);
+    expect(tokenEstimator({ calibration: { sampleEvery: 0 } }).wantsSample(CLAUDE)).toBe(false);
+    expect(tokenEstimator({ calibrateOpenAI: true }).wantsSample(GPT4O)).toBe(true);
+  });
+
+  it("learns from a request and the provider's count (observeRequest), and never rejects", async () => {
+    const estimator = tokenEstimator({ maxInputBytes: 1000 });
+    const small = request({ messages: [{ role: "user", content: "Explain TCP and UDP. ".repeat(20) }] });
+    const { countedTokens } = await estimator.estimateRequest(small, CLAUDE);
+    expect(await estimator.observeRequest(small, CLAUDE, countedTokens * 1.5)).toBe(true);
+    expect(estimator.calibration(CLAUDE).samples).toBe(1);
+    const large = request({ messages: [{ role: "user", content: "x ".repeat(1000) }] });
+    expect(await estimator.observeRequest(large, CLAUDE, 5000)).toBe(false); // over maxInputBytes
+  });
+
   it("starts from the documented default and converges toward the observed ratio", async () => {
     const estimator = tokenEstimator();
     expect(estimator.calibration(CLAUDE)).toEqual({ ratio: 1.2, samples: 0 });

@@ -35,6 +35,12 @@ const calibrationOptionsSchema = z
     settleSamples: z.number().int().nonnegative().default(5),
     outlierFactor: z.number().gt(1).default(2),
     maxModels: z.number().int().positive().default(1000),
+    /**
+     * The client calibrates from every answer until a model has settled,
+     * then from one answer in this many (each sample tokenizes the request
+     * once more, after the answer). 0: never from answers.
+     */
+    sampleEvery: z.number().int().nonnegative().default(50),
   })
   .strict()
   .refine((o) => o.minRatio < o.maxRatio, { message: "must be below maxRatio", path: ["minRatio"] });
@@ -159,6 +165,8 @@ export class TokenEstimator {
   readonly options: Readonly<ResolvedOptions>;
   readonly #calibrator: Calibrator;
   readonly #split: SplitOptions;
+  /** Answers seen per model since its last sample (-1: never sampled), for `wantsSample`. */
+  readonly #seen = new Map<string, number>();
 
   constructor(options: TokenEstimatorOptions = {}) {
     this.options = parseOptions(tokenEstimatorOptionsSchema, options, "tokenEstimator");
@@ -287,6 +295,43 @@ export class TokenEstimator {
     const actual =
       typeof estimate === "number" ? actualInputTokens : actualInputTokens - estimate.fixedTokens;
     return this.#calibrator.observe(this.#key(ref), this.#defaultRatio(profile), counted, actual);
+  }
+
+  /**
+   * Whether an answer from this model should calibrate it: always for a
+   * calibrated model (Anthropic, unknown) that has not settled, then one
+   * answer in `calibration.sampleEvery`; never for a model whose count is
+   * exact (OpenAI, unless `calibrateOpenAI`).
+   */
+  wantsSample(ref: ModelRef): boolean {
+    const every = this.options.calibration.sampleEvery;
+    if (every === 0) return false;
+    const key = this.#key(ref);
+    let seen = this.#seen.get(key);
+    if (seen === undefined) {
+      // -1 marks a model whose count is exact: one profile lookup per model, not per answer.
+      if (this.#seen.size >= this.options.calibration.maxModels) this.#seen.clear();
+      seen = this.#calibrated(modelProfile(ref)) ? 0 : -1;
+      this.#seen.set(key, seen);
+    }
+    if (seen < 0) return false;
+    if (this.#calibrator.get(key, 1).samples < this.options.calibration.settleSamples) return true;
+    seen = (seen + 1) % every;
+    this.#seen.set(key, seen);
+    return seen === 0;
+  }
+
+  /**
+   * Estimates `request` for `ref` and calibrates from what the provider
+   * reported for it (`actualInputTokens`, every input token of the call).
+   * Resolves with whether the sample was used; never rejects.
+   */
+  async observeRequest(request: ChatRequest, ref: ModelRef, actualInputTokens: number): Promise<boolean> {
+    try {
+      return this.observe(ref, await this.estimateRequest(request, ref), actualInputTokens);
+    } catch {
+      return false; // an input over maxInputBytes, say: nothing to learn from it
+    }
   }
 
   /** The ratio a model's estimates use now, and how many observations shaped it (0: the default). */

@@ -13,6 +13,7 @@ import type { PriceBook } from "../../src/core/pricing.js";
 import { costTracker } from "../../src/middleware/cost-tracker/index.js";
 import { anthropic } from "../../src/providers/anthropic/index.js";
 import { openai } from "../../src/providers/openai/index.js";
+import type { TokenEstimator } from "../../src/tokens/estimator.js";
 import type { FakeServer } from "./fake-server.js";
 
 export interface FakeClientOptions {
@@ -22,6 +23,8 @@ export interface FakeClientOptions {
   prices?: PriceBook;
   /** Events kept in `events`, in order. Default: none. */
   listen?: readonly EventName[];
+  /** The client's token estimator. Default: its own. */
+  tokens?: TokenEstimator;
 }
 
 export interface LogLine {
@@ -71,6 +74,7 @@ export function fakeClient(
     logger,
     ...(options.clock && { clock: options.clock }),
     ...(options.prices && { prices: options.prices }),
+    ...(options.tokens && { tokens: options.tokens }),
   });
   for (const name of options.listen ?? []) llm.on(name, (payload) => void events.push({ name, payload }));
   const of = <K extends EventName>(name: K) =>

@@ -4,7 +4,6 @@ import { parseOptions } from "../../core/options.js";
 import type { Reply } from "../../core/reply.js";
 import type { ChatRequest } from "../../core/request.js";
 import { memoryCounters } from "../../storage/memory/counters.js";
-import { tokenEstimator } from "../../tokens/estimator.js";
 import { estimationRef } from "../compaction/index.js";
 import { RollingSummarizer } from "../compaction/summary.js";
 import { BudgetExceededError } from "./errors.js";
@@ -66,7 +65,7 @@ export interface Budget extends Middleware {
 export function budget(options: BudgetOptions = {}): Budget {
   const o = parseOptions(optionsSchema, options, "budget");
   const limits = options.limits ?? [];
-  const tokens = options.tokens ?? tokenEstimator();
+  const tokens = options.tokens; // undefined: the client's estimator, per request
   const guard = new SpendGuard(options.counters ?? memoryCounters(), {
     policy: o.onStoreError,
     timeoutMs: o.storeTimeoutMs,
@@ -95,7 +94,7 @@ export function budget(options: BudgetOptions = {}): Budget {
   ): Promise<ChatRequest> {
     try {
       const result = await applyTaskPolicy(ctx, request, policy, {
-        tokens,
+        tokens: tokens ?? ctx.services.tokens,
         ref: estimationRef(ctx, request.model === "auto" ? (o.priceAutoAs ?? "auto") : request.model),
         summarizer,
         onSummaryError: (error) => {
@@ -132,7 +131,7 @@ export function budget(options: BudgetOptions = {}): Budget {
       request = { ...request, maxOutputTokens: o.defaultMaxOutputTokens };
     const groups = SpendGuard.group(applied);
     let ref = pricer.model(ctx, request.model);
-    let input = await pricer.inputTokens(request, ref);
+    let input = await pricer.inputTokens(ctx, request, ref);
     const extra = summarizing ? pricer.summaryMicros(ctx, request, input) : 0;
     let amount = extra + pricer.micros(ctx, ref, input, output(request));
     let outcome = await guard.reserve(ctx, groups, amount);
@@ -140,7 +139,7 @@ export function budget(options: BudgetOptions = {}): Budget {
 
     if (!outcome.ok && o.degrade && request.model !== o.degrade.model) {
       const cheaper = ctx.services.resolveModel(o.degrade.model);
-      const cheaperInput = await pricer.inputTokens(request, cheaper);
+      const cheaperInput = await pricer.inputTokens(ctx, request, cheaper);
       const cheaperAmount = extra + pricer.micros(ctx, cheaper, cheaperInput, output(request));
       const retry = await guard.reserve(ctx, groups, cheaperAmount);
       if (retry.ok) {

@@ -100,7 +100,7 @@ export interface BudgetOptions {
   degrade?: { model: string };
   /** Where too little remains for `maxOutputTokens`, lower it to what fits if that is at least `minTokens` (reported, never silent). */
   shrinkOutput?: { minTokens: number };
-  /** The token estimator. Default: a `tokenEstimator()` of this middleware's own. */
+  /** The token estimator. Default: the client's (`createClient({ tokens })`), calibrated from its answers. */
   tokens?: TokenEstimator;
 }
 

@@ -84,9 +84,10 @@ export interface PricerOptions {
 
 /** Worst cases of requests in micro-dollars, as the budget reserves them. */
 export class WorstCasePricer {
+  /** @param tokens The budget's own estimator; undefined: the client's (`ctx.services.tokens`). */
   constructor(
     readonly options: PricerOptions,
-    readonly tokens: TokenEstimator,
+    readonly tokens: TokenEstimator | undefined,
   ) {}
 
   /** The model that prices a request: the one asked for, or `priceAutoAs` for `auto`. */
@@ -110,10 +111,11 @@ export class WorstCasePricer {
   }
 
   /** The input tokens a reservation counts: the byte bound (default) or the estimate. */
-  async inputTokens(request: ChatRequest, ref: ResolvedModel): Promise<number> {
+  async inputTokens(ctx: RequestContext, request: ChatRequest, ref: ResolvedModel): Promise<number> {
+    const tokens = this.tokens ?? ctx.services.tokens;
     return this.options.reserveInput === "estimate"
-      ? (await this.tokens.estimateRequest(request, ref)).inputTokens
-      : this.tokens.upperBound(request, ref).upperBound;
+      ? (await tokens.estimateRequest(request, ref)).inputTokens
+      : tokens.upperBound(request, ref).upperBound;
   }
 
   /** Output tokens: `maxOutputTokens`, or the reasoning budget if larger (both count as output). */

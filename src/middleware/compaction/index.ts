@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { RequestContext } from "../../core/context.js";
 import type { Middleware } from "../../core/middleware.js";
 import { parseOptions } from "../../core/options.js";
-import { type TokenEstimator, tokenEstimator } from "../../tokens/estimator.js";
+import type { TokenEstimator } from "../../tokens/estimator.js";
 import type { ModelRef } from "../../tokens/models.js";
 import {
   RollingSummarizer,
@@ -43,7 +43,7 @@ export interface HistoryCompactionOptions {
   triggerTokens: number;
   /** The cheap model that writes the rolling summary, and its cache. */
   summarizer: SummarizerOptions;
-  /** The token estimator. Default: a `tokenEstimator()` of this middleware's own. */
+  /** The token estimator. Default: the client's (`createClient({ tokens })`), calibrated from its answers. */
   tokens?: TokenEstimator;
 }
 
@@ -85,7 +85,6 @@ const optionsSchema = z
  */
 export function historyCompaction(options: HistoryCompactionOptions): Middleware {
   const o = parseOptions(optionsSchema, options, "historyCompaction");
-  const tokens = options.tokens ?? tokenEstimator();
   const summarizer = new RollingSummarizer(o.summarizer, "compaction-summary");
 
   return {
@@ -95,6 +94,7 @@ export function historyCompaction(options: HistoryCompactionOptions): Middleware
       const turns = splitTurns(request.messages);
       if (turns.length <= o.keepTurns) return next(ctx);
       const ref = estimationRef(ctx);
+      const tokens = options.tokens ?? ctx.services.tokens;
       if (tokens.upperBound(request, ref).upperBound < o.triggerTokens) return next(ctx);
       const before = (await tokens.estimateRequest(request, ref)).inputTokens;
       if (before < o.triggerTokens) return next(ctx);

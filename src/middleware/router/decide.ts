@@ -24,7 +24,8 @@ export interface CompiledRoute {
 
 export interface DecideEnv {
   readonly byName: ReadonlyMap<string, CheckedTier>;
-  readonly tokens: TokenEstimator;
+  /** The router's own estimator; undefined: the client's (`ctx.services.tokens`). */
+  readonly tokens: TokenEstimator | undefined;
   readonly outputReserve: number;
   readonly routeDown: RouterOptions["routeDown"];
 }
@@ -47,7 +48,7 @@ export function decideRoute(
   route: CompiledRoute,
   env: DecideEnv,
 ): Decision | Promise<Decision> {
-  const tokens = new RequestTokens(ctx.request, env.tokens);
+  const tokens = new RequestTokens(ctx.request, env.tokens ?? ctx.services.tokens);
   const checked = checkTiers(route.tiers, tokens, env.outputReserve);
   return checked instanceof Promise
     ? checked.then((c) => afterConstraints(ctx, route, env, tokens, c))

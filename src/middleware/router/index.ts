@@ -3,7 +3,6 @@ import { ConfigError } from "../../core/errors.js";
 import type { Middleware, Next } from "../../core/middleware.js";
 import { parseOptions } from "../../core/options.js";
 import type { Reply } from "../../core/reply.js";
-import { tokenEstimator } from "../../tokens/index.js";
 import { capabilitiesOf } from "./catalog.js";
 import type { CheckedTier } from "./constraints.js";
 import { type CompiledRoute, type DecideEnv, type Decision, decideRoute } from "./decide.js";
@@ -139,7 +138,7 @@ export function router(options: RouterOptions): Middleware {
   }
   const env: DecideEnv = {
     byName,
-    tokens: options.tokens ?? tokenEstimator(),
+    tokens: options.tokens,
     outputReserve: o.outputReserve ?? 4096,
     routeDown: options.routeDown,
   };

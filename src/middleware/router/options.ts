@@ -50,7 +50,7 @@ export interface RouterOptions {
    * catalog lacks needs every field.
    */
   catalog?: Record<string, Partial<ModelCapabilities>>;
-  /** Estimates input tokens for the context-window check. Default: a new `tokenEstimator()`. */
+  /** Estimates input tokens for the context-window check. Default: the client's (`createClient({ tokens })`), calibrated from its answers. */
   tokens?: TokenEstimator;
   /**
    * Output tokens reserved in the context window when the request sets no
