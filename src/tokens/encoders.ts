@@ -45,6 +45,11 @@ const loaders: Record<Encoding, () => Promise<GptTokenizerEncoding>> = {
 const loaded = new Map<Encoding, Promise<Encoder>>();
 
 /** The encoder for `encoding`, loading it on the first call; later calls share one instance. */
+/** Whether an encoding has been asked for in this process (its table is loaded or loading). */
+export function encoderRequested(encoding: Encoding): boolean {
+  return loaded.has(encoding);
+}
+
 export function loadEncoder(encoding: Encoding): Promise<Encoder> {
   let encoder = loaded.get(encoding);
   if (!encoder) {

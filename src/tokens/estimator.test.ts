@@ -1,7 +1,7 @@
 import { getEncodingNameForModel, Tiktoken, type TiktokenModel } from "js-tiktoken/lite";
 import cl100k from "js-tiktoken/ranks/cl100k_base";
 import o200k from "js-tiktoken/ranks/o200k_base";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigError, FrugalError } from "../core/errors.js";
 import type { ChatRequest, ToolDefinition } from "../core/request.js";
 import {
@@ -556,8 +556,17 @@ describe("calibration", () => {
       model,
     );
 
-  it("asks to learn from every answer until a model settles, then from one in sampleEvery", () => {
+  it("does not ask to learn before anything has estimated with the model's encoding", async () => {
+    vi.resetModules(); // a fresh process: no encoding table loaded yet
+    const fresh = (await import("./estimator.js")).tokenEstimator();
+    expect(fresh.wantsSample(CLAUDE)).toBe(false);
+    await fresh.preload(["cl100k_base"]);
+    expect(fresh.wantsSample(CLAUDE)).toBe(true);
+  });
+
+  it("asks to learn from every answer until a model settles, then from one in sampleEvery", async () => {
     const estimator = tokenEstimator({ calibration: { settleSamples: 2, sampleEvery: 3 } });
+    await estimator.preload(); // as a budget or a router would have, estimating
     expect(estimator.wantsSample(GPT4O)).toBe(false); // an exact count: nothing to learn
     expect(estimator.wantsSample(CLAUDE)).toBe(true);
     estimator.observe(CLAUDE, 1000, 1300);

@@ -3,7 +3,7 @@ import { InvalidRequestError } from "../core/errors.js";
 import { parseOptions } from "../core/options.js";
 import type { ChatRequest, ImagePart, TextPart } from "../core/request.js";
 import { type Calibration, Calibrator } from "./calibration.js";
-import { type Encoder, loadEncoder } from "./encoders.js";
+import { type Encoder, encoderRequested, loadEncoder } from "./encoders.js";
 import { InputTooLargeError } from "./errors.js";
 import { imageSizeFromUrl, imageTokens } from "./images.js";
 import {
@@ -165,8 +165,8 @@ export class TokenEstimator {
   readonly options: Readonly<ResolvedOptions>;
   readonly #calibrator: Calibrator;
   readonly #split: SplitOptions;
-  /** Answers seen per model since its last sample (-1: never sampled), for `wantsSample`. */
-  readonly #seen = new Map<string, number>();
+  /** Per model, for `wantsSample`: its encoding and the answers seen since its last sample (null: exact, never sampled). */
+  readonly #sampling = new Map<string, { encoding: Encoding; seen: number } | null>();
 
   constructor(options: TokenEstimatorOptions = {}) {
     this.options = parseOptions(tokenEstimatorOptionsSchema, options, "tokenEstimator");
@@ -301,24 +301,27 @@ export class TokenEstimator {
    * Whether an answer from this model should calibrate it: always for a
    * calibrated model (Anthropic, unknown) that has not settled, then one
    * answer in `calibration.sampleEvery`; never for a model whose count is
-   * exact (OpenAI, unless `calibrateOpenAI`).
+   * exact (OpenAI, unless `calibrateOpenAI`), nor before anything in the
+   * process has estimated with the model's encoding (nobody would use the
+   * ratio, and a first sample would load the encoding's table for nothing).
    */
   wantsSample(ref: ModelRef): boolean {
     const every = this.options.calibration.sampleEvery;
     if (every === 0) return false;
     const key = this.#key(ref);
-    let seen = this.#seen.get(key);
-    if (seen === undefined) {
-      // -1 marks a model whose count is exact: one profile lookup per model, not per answer.
-      if (this.#seen.size >= this.options.calibration.maxModels) this.#seen.clear();
-      seen = this.#calibrated(modelProfile(ref)) ? 0 : -1;
-      this.#seen.set(key, seen);
+    let sampling = this.#sampling.get(key);
+    if (sampling === undefined) {
+      // null marks a model whose count is exact: one profile lookup per model, not per answer.
+      if (this.#sampling.size >= this.options.calibration.maxModels) this.#sampling.clear();
+      const profile = modelProfile(ref);
+      sampling = this.#calibrated(profile) ? { encoding: profile.encoding, seen: 0 } : null;
+      this.#sampling.set(key, sampling);
     }
-    if (seen < 0) return false;
+    // Until something estimates with this encoding, a ratio serves nobody: no table is loaded for it.
+    if (sampling === null || !encoderRequested(sampling.encoding)) return false;
     if (this.#calibrator.get(key, 1).samples < this.options.calibration.settleSamples) return true;
-    seen = (seen + 1) % every;
-    this.#seen.set(key, seen);
-    return seen === 0;
+    sampling.seen = (sampling.seen + 1) % every;
+    return sampling.seen === 0;
   }
 
   /**
