@@ -32,10 +32,11 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
   };
   ctx.attempts.push(attempt);
 
-  // One controller per call: the caller's signal aborts it, and so does a
-  // reader that stops consuming the stream. A non-streamed call nobody can
-  // abort needs none, and skipping it saves the SDK's abort wiring (bench/).
-  const abortable = request.stream === true || ctx.signal !== NEVER_ABORTED;
+  // A controller only for a call the caller can abort: its signal aborts the
+  // SDK call. A reader that stops a stream early needs none, since both SDKs
+  // abort their request when their stream's iterator is returned; skipping it
+  // saves the SDK's abort wiring on every call (bench/).
+  const abortable = ctx.signal !== NEVER_ABORTED;
   const controller = abortable ? new AbortController() : undefined;
   const release = controller ? follow(ctx.signal, controller) : undefined;
   const options = { model, signal: controller?.signal, maxRetries: services.sdkMaxRetries };

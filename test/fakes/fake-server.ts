@@ -15,6 +15,8 @@ export interface FakeServer {
   scriptBatch(script: FakeBatchScript): void;
   /** What the batch endpoints received: batches created, item lines, polls. Cleared by reset(). */
   readonly batchLog: FakeBatchLog;
+  /** Responses the client closed before they were finished (an aborted or abandoned call), since reset(). */
+  abandoned(): number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -147,7 +149,11 @@ export async function startFakeServer(
   const defaultText =
     options.defaultText ?? ((body: any) => `Fake reply to: ${lastUserText(body).slice(0, 40)}`);
 
+  let abandoned = 0;
   const server = createServer((req, res) => {
+    res.on("close", () => {
+      if (!res.writableFinished) abandoned++;
+    });
     handle(req, res).catch((err) => {
       // A bug in the fake must surface as a failed request, never as a hung test.
       if (!res.headersSent) res.writeHead(599).end(String(err?.stack ?? err));
@@ -299,7 +305,9 @@ export async function startFakeServer(
     enqueue: (...steps) => void queue.push(...steps),
     scriptBatch: (script) => batchBook.setScript(script),
     batchLog: batchBook.log,
+    abandoned: () => abandoned,
     reset() {
+      abandoned = 0;
       queue.length = 0;
       requests.length = 0;
       counter = 0;

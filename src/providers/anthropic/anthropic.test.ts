@@ -1,7 +1,7 @@
 // The Anthropic adapter, end to end: canonical request → the real SDK → the wire-level
 // fake → canonical completion. Every wire assertion reads what the fake recorded.
 import Anthropic from "@anthropic-ai/sdk";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type FakeServer, type FakeStep, startFakeAnthropic } from "../../../test/fakes/index.js";
 import {
   AbortedError,
@@ -513,6 +513,17 @@ describe("anthropic provider", () => {
   });
 
   describe("streaming", () => {
+    it("closes the provider's connection when the reader stops early, with no signal of the caller's", async () => {
+      fake.enqueue({ kind: "text", text: "one two three" });
+      await drain(llm.stream(ask()));
+      expect(fake.abandoned()).toBe(0); // a stream read to its end closes nothing early
+      fake.enqueue({ kind: "stall", afterDeltas: 1, text: "a b c" }); // the server would wait forever
+      const stream = llm.stream(ask());
+      for await (const e of stream) if (e.type === "text-delta") break;
+      await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
+      await vi.waitFor(() => expect(fake.abandoned()).toBe(1));
+    });
+
     it("emits start, the early usage, the text deltas in order, then finish with the usage", async () => {
       fake.enqueue({ kind: "text", text: "one two three", usage });
       const events = await drain(llm.stream(ask()));

@@ -1,5 +1,5 @@
 import OpenAI from "openai";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type FakeServer, startFakeOpenAI } from "../../../test/fakes/index.js";
 import { createClient } from "../../client.js";
 import type { StreamEvent } from "../../core/completion.js";
@@ -383,5 +383,16 @@ describe("openai provider: failures", () => {
     const stream = client().stream({ model: "openai:gpt-4o-mini", messages: user("hi") });
     for await (const e of stream) if (e.type === "text-delta") break;
     await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it("closes the provider's connection when the reader stops early, with no signal of the caller's", async () => {
+    fake.enqueue({ kind: "text", text: "a b c" });
+    for await (const _ of client().stream({ model: "openai:gpt-4o-mini", messages: user("hi") }));
+    expect(fake.abandoned()).toBe(0); // a stream read to its end closes nothing early
+    fake.enqueue({ kind: "stall", afterDeltas: 1, text: "a b c" }); // the server would wait forever
+    const stream = client().stream({ model: "openai:gpt-4o-mini", messages: user("hi") });
+    for await (const e of stream) if (e.type === "text-delta") break;
+    await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
+    await vi.waitFor(() => expect(fake.abandoned()).toBe(1));
   });
 });
