@@ -564,14 +564,23 @@ describe("calibration", () => {
     expect(fresh.wantsSample(CLAUDE)).toBe(true);
   });
 
-  it("asks to learn from every answer until a model settles, then from one in sampleEvery", async () => {
+  it("asks to learn from every answer until a model settles, no more at once than are missing, then from one in sampleEvery", async () => {
     const estimator = tokenEstimator({ calibration: { settleSamples: 2, sampleEvery: 3 } });
     await estimator.preload(); // as a budget or a router would have, estimating
     expect(estimator.wantsSample(GPT4O)).toBe(false); // an exact count: nothing to learn
-    expect(estimator.wantsSample(CLAUDE)).toBe(true);
-    estimator.observe(CLAUDE, 1000, 1300);
-    expect(estimator.wantsSample(CLAUDE)).toBe(true);
-    estimator.observe(CLAUDE, 1000, 1300);
+    // A burst of first answers asks for the two samples missing, not five.
+    expect(Array.from({ length: 5 }, () => estimator.wantsSample(CLAUDE))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    const small = request({ messages: [{ role: "user", content: "Explain TCP and UDP. ".repeat(20) }] });
+    const { countedTokens } = await estimator.estimateRequest(small, CLAUDE);
+    await estimator.observeRequest(small, CLAUDE, Math.round(countedTokens * 1.3));
+    await estimator.observeRequest(small, CLAUDE, Math.round(countedTokens * 1.3));
+    expect(estimator.calibration(CLAUDE).samples).toBe(2);
     expect(Array.from({ length: 6 }, () => estimator.wantsSample(CLAUDE))).toEqual([
       false,
       false,

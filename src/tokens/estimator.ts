@@ -165,8 +165,12 @@ export class TokenEstimator {
   readonly options: Readonly<ResolvedOptions>;
   readonly #calibrator: Calibrator;
   readonly #split: SplitOptions;
-  /** Per model, for `wantsSample`: its encoding and the answers seen since its last sample (null: exact, never sampled). */
-  readonly #sampling = new Map<string, { encoding: Encoding; seen: number } | null>();
+  /**
+   * Per model, for `wantsSample`: its encoding, the answers seen since its
+   * last sample and the samples asked for and not yet observed (null: exact,
+   * never sampled).
+   */
+  readonly #sampling = new Map<string, { encoding: Encoding; seen: number; pending: number } | null>();
 
   constructor(options: TokenEstimatorOptions = {}) {
     this.options = parseOptions(tokenEstimatorOptionsSchema, options, "tokenEstimator");
@@ -314,13 +318,21 @@ export class TokenEstimator {
       // null marks a model whose count is exact: one profile lookup per model, not per answer.
       if (this.#sampling.size >= this.options.calibration.maxModels) this.#sampling.clear();
       const profile = modelProfile(ref);
-      sampling = this.#calibrated(profile) ? { encoding: profile.encoding, seen: 0 } : null;
+      sampling = this.#calibrated(profile) ? { encoding: profile.encoding, seen: 0, pending: 0 } : null;
       this.#sampling.set(key, sampling);
     }
     // Until something estimates with this encoding, a ratio serves nobody: no table is loaded for it.
     if (sampling === null || !encoderRequested(sampling.encoding)) return false;
-    if (this.#calibrator.get(key, 1).samples < this.options.calibration.settleSamples) return true;
+    // Settling: every answer, but no more at once than the samples still missing (a burst of
+    // first answers does not start a burst of estimates).
+    const missing = this.options.calibration.settleSamples - this.#calibrator.get(key, 1).samples;
+    if (missing > 0) {
+      if (sampling.pending >= missing) return false;
+      sampling.pending++;
+      return true;
+    }
     sampling.seen = (sampling.seen + 1) % every;
+    if (sampling.seen === 0) sampling.pending++;
     return sampling.seen === 0;
   }
 
@@ -334,6 +346,9 @@ export class TokenEstimator {
       return this.observe(ref, await this.estimateRequest(request, ref), actualInputTokens);
     } catch {
       return false; // an input over maxInputBytes, say: nothing to learn from it
+    } finally {
+      const sampling = this.#sampling.get(this.#key(ref));
+      if (sampling && sampling.pending > 0) sampling.pending--;
     }
   }
 
