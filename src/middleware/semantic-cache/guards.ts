@@ -274,7 +274,7 @@ export const perspectiveGuard: SemanticGuard = {
  * is X?". A lexical embedder cannot tell a definition from a manner or a
  * reason by meaning, so this is in the lexical set, with
  * {@link contentWordsGuard}; it would refuse paraphrases a model embedder
- * matches ("How do I learn X?" / "What is the best way to learn X?").
+ * matches ("Why is X popular?" / "What makes X popular?").
  */
 export const openingGuard: SemanticGuard = {
   name: "opening",

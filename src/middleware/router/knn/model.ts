@@ -242,10 +242,7 @@ export class KnnModel {
       const own = this.#labels[i]!;
       candidates.forEach((prior, c) => {
         for (let j = 0; j < m; j++) {
-          const p =
-            total + prior > 0
-              ? (good[j]! + prior * this.#baseRates[j]!) / (total + prior)
-              : this.#baseRates[j]!;
+          const p = pulled(good[j]!, total, prior, this.#baseRates[j]!);
           const q = (own >>> j) & 1 ? p : 1 - p;
           logLikelihood[c]! += Math.log(Math.min(1, Math.max(1e-6, q)));
         }
@@ -271,12 +268,10 @@ export class KnnModel {
     }
     const outputTokens = total > 0 ? outputs / total : this.#medianOutput();
     const units = textLength / 4 + this.json.outputWeight * outputTokens;
-    // The neighbours' vote, pulled toward the base rates by `priorWeight`:
-    // a few weak neighbours do not make a certainty.
     const prior = this.priorWeight;
     let goodEnough: number[];
     if (total + prior > 0) {
-      for (let j = 0; j < m; j++) good[j] = (good[j]! + prior * this.#baseRates[j]!) / (total + prior);
+      for (let j = 0; j < m; j++) good[j] = pulled(good[j]!, total, prior, this.#baseRates[j]!);
       goodEnough = good;
     } else goodEnough = [...this.#baseRates];
     return {
@@ -293,6 +288,15 @@ export class KnnModel {
     this.#median ??= median(this.#outputs);
     return this.#median;
   }
+}
+
+/**
+ * The neighbours' similarity-weighted vote for a model (`good` of `total`),
+ * pulled toward its base rate by `prior` units of similarity: a few weak
+ * neighbours do not make a certainty. The base rate when there is nothing.
+ */
+function pulled(good: number, total: number, prior: number, base: number): number {
+  return total + prior > 0 ? (good + prior * base) / (total + prior) : base;
 }
 
 /**
