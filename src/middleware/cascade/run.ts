@@ -1,9 +1,14 @@
 import type { Completion, StreamEvent } from "../../core/completion.js";
 import type { RequestContext } from "../../core/context.js";
-import { AbortedError, InvalidRequestError, ProviderError } from "../../core/errors.js";
+import {
+  AbortedError,
+  AllModelsFailedError,
+  CostGuardError,
+  InvalidRequestError,
+  ProviderError,
+} from "../../core/errors.js";
 import type { Next } from "../../core/middleware.js";
 import { completedReply, once, type Reply, replayEvents, streamingReply } from "../../core/reply.js";
-import { AllModelsFailedError, CostGuardError } from "../fallback/errors.js";
 import type { CascadeState } from "./index.js";
 import { CascadeRejectedError } from "./rejected-error.js";
 import { isThenable, type Validator, type Verdict } from "./validators.js";
