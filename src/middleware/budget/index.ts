@@ -127,8 +127,12 @@ export function budget(options: BudgetOptions = {}): Budget {
     first: number,
     summarizing?: ResolvedPolicy,
   ): Promise<Reply> {
-    if (request.maxOutputTokens === undefined)
-      request = { ...request, maxOutputTokens: o.defaultMaxOutputTokens };
+    if (request.maxOutputTokens === undefined) {
+      // The key leads, then is set: a spread extended with a new key gets a
+      // hidden class of its own per call on Node 20 (docs/decisions.md (u)).
+      request = { maxOutputTokens: o.defaultMaxOutputTokens, ...request };
+      request.maxOutputTokens = o.defaultMaxOutputTokens;
+    }
     const groups = SpendGuard.group(applied);
     let ref = pricer.model(ctx, request.model);
     let input = await pricer.inputTokens(ctx, request, ref);
