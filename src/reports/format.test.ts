@@ -52,6 +52,22 @@ describe("formatReport", () => {
     expect(text).toMatch(/^\(2 more\) +2 +\$0\.25$/m); // tenants globex (unpriced) and initech ($0.25)
   });
 
+  it("shows only the sections asked for, in the report's order", () => {
+    const full = formatReport(report(records));
+    const text = formatReport(report(records), { sections: ["cache", "tenant"] });
+    expect(text).not.toMatch(/^By (model|task)/m);
+    expect(text.indexOf("By tenant")).toBeLessThan(text.indexOf("Cache  hits"));
+    expect(text.split("\n").slice(0, 3)).toEqual(full.split("\n").slice(0, 3)); // the totals always
+    expect(formatReport(report(records), { sections: [] })).toBe(full.split("\n").slice(0, 3).join("\n"));
+  });
+
+  it("names the sections there are when given one it does not know", () => {
+    // @ts-expect-error: not a section
+    expect(() => formatReport(report(records), { sections: ["models"] })).toThrow(
+      /unknown section "models" \(one of model, task, tenant, cache\)/,
+    );
+  });
+
   it("prints an empty report without NaN", () => {
     expect(formatReport(report([]))).not.toMatch(/NaN|Infinity/);
   });

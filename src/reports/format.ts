@@ -2,21 +2,35 @@ import { totalInputTokens } from "../core/completion.js";
 import { fromNanoUsd, toNanoUsd } from "./nano-usd.js";
 import type { Breakdown, CostReport } from "./report.js";
 
+/** A part of the report after its totals. */
+export type ReportSection = "model" | "task" | "tenant" | "cache";
+
 export interface FormatOptions {
   /** Rows shown per breakdown; the rest are summed into one "N more" line. Default 10; `Infinity` shows all. */
   maxRows?: number;
+  /**
+   * The parts shown after the totals, in the report's own order whatever
+   * the order given. Default all: by model, by task, by tenant, the cache.
+   */
+  sections?: readonly ReportSection[];
 }
+
+const SECTIONS: readonly ReportSection[] = ["model", "task", "tenant", "cache"];
 
 /**
  * Renders a report as a compact, aligned plain-text table: totals, then by
- * model, task and tenant, then the cache. A cost made only of unpriced
- * records reads `unpriced`, never `$0`.
+ * model, task and tenant, then the cache (`sections` keeps some of them).
+ * A cost made only of unpriced records reads `unpriced`, never `$0`.
  *
  * @example
  * console.log(formatReport(report(records)));
  */
 export function formatReport(r: CostReport, options: FormatOptions = {}): string {
   const maxRows = options.maxRows ?? 10;
+  const shown = new Set(options.sections ?? SECTIONS);
+  for (const section of shown)
+    if (!SECTIONS.includes(section))
+      throw new RangeError(`formatReport: unknown section "${section}" (one of ${SECTIONS.join(", ")})`);
   const t = r.totals;
   const lines = [
     `Cost report  ${r.from ?? "-"} → ${r.to ?? "-"}  (days in ${r.timeZone})`,
@@ -33,8 +47,9 @@ export function formatReport(r: CostReport, options: FormatOptions = {}): string
     ["task", r.byTask],
     ["tenant", r.byTenant],
   ] as const) {
-    lines.push("", ...table(title, slices, r, maxRows));
+    if (shown.has(title)) lines.push("", ...table(title, slices, r, maxRows));
   }
+  if (!shown.has("cache")) return lines.join("\n");
   const c = r.cache;
   lines.push(
     "",

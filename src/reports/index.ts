@@ -19,7 +19,7 @@ export {
   type AlertsOptions,
   alerts,
 } from "./alerts.js";
-export { type FormatOptions, formatReport } from "./format.js";
+export { type FormatOptions, formatReport, type ReportSection } from "./format.js";
 export {
   type Breakdown,
   type CacheFigures,
