@@ -420,6 +420,46 @@ describe("cascade: which requests it acts on", () => {
   });
 });
 
+describe("cascade: a caller's abort while its answer is checked", () => {
+  it.each(["buffer", "optimistic"] as const)(
+    "ends the request (%s): no escalation, no attempt for a model never asked",
+    async (streaming) => {
+      const controller = new AbortController();
+      const aborting = hostCheck(async () => {
+        controller.abort();
+        return false; // a verdict that ignores the signal
+      });
+      const { llm, records, escalations } = setup({ validators: [aborting], streaming });
+      fakes().openai.enqueue({ kind: "text", text: "Paris." });
+      const call =
+        streaming === "buffer"
+          ? llm.chat(ask(), { signal: controller.signal })
+          : llm.stream(ask(), { signal: controller.signal }).finalCompletion();
+      await expect(call).rejects.toBeInstanceOf(AbortedError);
+      expect(escalations).toEqual([]);
+      expect(fakes().anthropic.requests).toHaveLength(0);
+      expect(records[0]!.attempts.map((a) => a.model)).toEqual(["gpt-4o-mini"]);
+    },
+  );
+});
+
+describe("cascade: each model once", () => {
+  it("refuses a list naming a model twice", () => {
+    expect(() => cascade({ models: [MINI_REF, MINI_REF] })).toThrow(/lists each model once/);
+  });
+
+  it("asks a model named twice (a bare name and its ref) only once", async () => {
+    const { llm } = setup({ models: ["gpt-4o-mini", MINI_REF, HAIKU_REF] });
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().anthropic.enqueue({ kind: "text", text: "Paris." });
+    const res = await llm.chat(ask());
+    expect(res.model).toBe("claude-haiku-4-5");
+    expect(fakes().openai.requests).toHaveLength(1);
+    expect(res.meta.state.cascade?.steps.map((s) => s.model)).toEqual(["gpt-4o-mini", HAIKU_REF]);
+  });
+});
+
 describe("cascade: options", () => {
   it.each([
     [{ models: [] }, "options.models"],

@@ -116,7 +116,8 @@ const optionsSchema = z
             .min(1)
             .refine((m) => m !== "auto", "a cascade step must name a model, not 'auto'"),
         )
-        .min(1),
+        .min(1)
+        .refine((ms) => new Set(ms).size === ms.length, "a cascade lists each model once"),
       z.function(),
     ]),
     validators: z
@@ -172,8 +173,9 @@ export function cascade(options: CascadeOptions): Middleware {
 }
 
 /** The models to try for this request, or undefined when the cascade leaves it alone. */
-function stepsFor(ctx: RequestContext, models: readonly string[], onlyWhenAuto: boolean) {
-  if (models.length === 0) return undefined;
+function stepsFor(ctx: RequestContext, listed: readonly string[], onlyWhenAuto: boolean) {
+  if (listed.length === 0) return undefined;
+  const models = distinctModels(ctx, listed);
   const asked = ctx.request.model;
   if (asked === "auto") return models;
   if (onlyWhenAuto) return undefined;
@@ -185,14 +187,41 @@ function stepsFor(ctx: RequestContext, models: readonly string[], onlyWhenAuto: 
 
 /** Where `asked` is in `models` once aliases and bare names are resolved (`gpt-4o-mini` is `openai:gpt-4o-mini`). */
 function indexOfResolved(ctx: RequestContext, models: readonly string[], asked: string): number {
-  const ref = (m: string): string | undefined => {
-    try {
-      const { provider, model } = ctx.services.resolveModel(m);
-      return `${provider}:${model}`;
-    } catch {
-      return undefined; // not a model this client can call: not a match
-    }
-  };
-  const target = ref(asked);
-  return target === undefined ? -1 : models.findIndex((m) => ref(m) === target);
+  const target = refOf(ctx, asked);
+  return target === undefined ? -1 : models.findIndex((m) => refOf(ctx, m) === target);
+}
+
+/** `provider:model` for a model name, or undefined when this client cannot call it. */
+function refOf(ctx: RequestContext, name: string): string | undefined {
+  try {
+    const { provider, model } = ctx.services.resolveModel(name);
+    return `${provider}:${model}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** By client (its model resolver), each models list less the names of a model listed before it. */
+const distinct = new WeakMap<object, WeakMap<readonly string[], readonly string[]>>();
+
+/**
+ * `models` without a second name for a model already listed (an alias, or
+ * `gpt-4o-mini` after `openai:gpt-4o-mini`): a cascade never asks one model
+ * twice. Worked out once per list and client.
+ */
+function distinctModels(ctx: RequestContext, models: readonly string[]): readonly string[] {
+  let byList = distinct.get(ctx.services.resolveModel);
+  if (!byList) distinct.set(ctx.services.resolveModel, (byList = new WeakMap()));
+  let kept = byList.get(models);
+  if (!kept) {
+    const seen = new Set<string>();
+    kept = models.filter((m) => {
+      const ref = refOf(ctx, m) ?? m;
+      if (seen.has(ref)) return false;
+      seen.add(ref);
+      return true;
+    });
+    byList.set(models, kept);
+  }
+  return kept;
 }

@@ -215,9 +215,20 @@ class CascadeRun {
     }
   }
 
-  /** Records a rejected answer, then escalates; the last model's rejection throws. */
+  /**
+   * Records a rejected answer, then escalates; the last model's rejection
+   * throws. A caller that aborted while the validators ran gets an
+   * `AbortedError`: nothing escalates after an abort.
+   */
   private rejected(i: number, reasons: string[], answer: Completion, shown: boolean): void {
     this.record(i, false, true, reasons);
+    if (this.ctx.signal.aborted) {
+      const error = new AbortedError("the request was aborted by the caller while its answer was checked", {
+        cause: this.ctx.signal.reason,
+      });
+      error.attempts = this.ctx.attempts;
+      throw error;
+    }
     if (i === this.models.length - 1) {
       const error = new CascadeRejectedError(
         `cascade: no model's answer passed the validators (last: ${reasons.join("; ")})`,
