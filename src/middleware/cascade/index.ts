@@ -211,7 +211,10 @@ const distinct = new WeakMap<object, WeakMap<readonly string[], readonly string[
  */
 function distinctModels(ctx: RequestContext, models: readonly string[]): readonly string[] {
   let byList = distinct.get(ctx.services.resolveModel);
-  if (!byList) distinct.set(ctx.services.resolveModel, (byList = new WeakMap()));
+  if (!byList) {
+    byList = new WeakMap();
+    distinct.set(ctx.services.resolveModel, byList);
+  }
   let kept = byList.get(models);
   if (!kept) {
     const seen = new Set<string>();
