@@ -39,9 +39,11 @@ describe("retry policy", () => {
     }
   });
 
-  it("a random source out of range is clamped, never a negative or oversized wait", () => {
+  it("a random source out of range is clamped into [0, 1), never a negative, oversized or NaN wait", () => {
     expect(jitteredDelay(1, policy, () => -3)).toBe(0);
-    expect(jitteredDelay(1, policy, () => 7)).toBe(100);
+    expect(jitteredDelay(1, policy, () => 7)).toBe(99); // under the cap, as [0, cap) says
+    expect(jitteredDelay(1, policy, () => 1)).toBe(99);
+    expect(jitteredDelay(1, policy, () => Number.NaN)).toBe(0);
   });
 
   it("an attempt number large enough to overflow 2^n is still capped", () => {

@@ -83,6 +83,8 @@ export function jitteredDelay(
   random: () => number,
 ): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  const r = Math.min(Math.max(random(), 0), 1);
+  const x = random();
+  // Clamped into [0, 1), NaN read as 0: the delay stays a number under the cap.
+  const r = x > 0 ? Math.min(x, 1 - Number.EPSILON) : 0;
   return Math.floor(r * ceiling);
 }

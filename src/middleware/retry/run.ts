@@ -98,20 +98,36 @@ function aborted(ctx: RequestContext, cause: unknown = ctx.signal.reason): Abort
   return error;
 }
 
-/** Waits `ms`, or rejects as soon as `signal` fires. */
+/** The longest delay one timer takes: Node fires a longer one after 1 ms (with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Waits `ms`, or rejects as soon as `signal` fires. A wait past a timer's range is chained timers. */
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   // Shared by every request without a signal: no listener on it, or they would pile up under a flood.
-  if (signal === NEVER_ABORTED) return new Promise((resolve) => setTimeout(resolve, ms));
+  if (signal === NEVER_ABORTED) return new Promise((resolve) => chainedTimer(ms, resolve));
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const onAbort = () => {
-      clearTimeout(timer);
+      clearTimeout(timer.current);
       reject(signal.reason);
     };
-    const timer = setTimeout(() => {
+    const timer = chainedTimer(ms, () => {
       signal.removeEventListener("abort", onAbort);
       resolve();
-    }, ms);
+    });
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** Calls `done` after `ms`; `current` is the timer to clear to cancel it. */
+function chainedTimer(ms: number, done: () => void): { current: ReturnType<typeof setTimeout> } {
+  const handle = { current: undefined as unknown as ReturnType<typeof setTimeout> };
+  const wait = (left: number) => {
+    handle.current = setTimeout(
+      () => (left > MAX_TIMER_MS ? wait(left - MAX_TIMER_MS) : done()),
+      Math.min(left, MAX_TIMER_MS),
+    );
+  };
+  wait(ms);
+  return handle;
 }
