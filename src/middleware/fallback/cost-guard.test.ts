@@ -23,6 +23,24 @@ describe("CostGuard", () => {
     expect(flood(new CostGuard(0.05, 60_000, false), 1_000)).toBe(50);
   });
 
+  it("holds the cap where maxShare x requests is not exact in floating point (0.28 x 25, 0.07 x 100)", () => {
+    for (const [share, n, cap] of [
+      [0.28, 25, 7],
+      [0.07, 100, 7],
+    ] as const) {
+      const guard = new CostGuard(share, 60_000, false);
+      const ids = Array.from({ length: n }, id);
+      for (const r of ids) guard.countRequest(undefined, 0, r); // all arrive, then all want to escalate
+      expect(ids.filter((r) => guard.admit(undefined, 0, false, r) === undefined)).toHaveLength(cap);
+    }
+  });
+
+  it("counts the request it decides on even when its own count has left a short window", () => {
+    const guard = new CostGuard(1, 1_000, false);
+    guard.countRequest(undefined, 0, "slow");
+    expect(guard.admit(undefined, 1_500, false, "slow")).toBeUndefined(); // maxShare 1: never engages
+  });
+
   it("a request that did not need to escalate still counts in the denominator", () => {
     const guard = new CostGuard(0.2, 60_000, false);
     for (let i = 0; i < 50; i++) guard.countRequest(undefined, 0, id());

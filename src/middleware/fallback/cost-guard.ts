@@ -112,8 +112,11 @@ export class CostGuard {
     if (own) windows.push(["tenant", own]);
     if (!critical) {
       for (const [scope, window] of windows) {
-        const [requests = 0, escalations = 0] = window.totals(now);
-        if (!(escalations < this.maxShare * requests)) {
+        const [counted = 0, escalations = 0] = window.totals(now);
+        // This request is one of them, even when its count has left a short window.
+        const requests = Math.max(counted, escalations + 1);
+        // Rounded to 9 places: 0.28 x 25 is 7.000000000000001 in floating point, which let an 8th through.
+        if (!(escalations < Math.round(this.maxShare * requests * 1e9) / 1e9)) {
           return { scope, share: requests === 0 ? 0 : escalations / requests, maxShare: this.maxShare };
         }
       }

@@ -10,7 +10,15 @@ import {
 } from "../../core/errors.js";
 import { priceBook } from "../../pricing/price-book.js";
 import { retry } from "../retry/index.js";
-import { ask, failure, readStream, recordingSleep, testClient, times } from "../retry/test-client.js";
+import {
+  ask,
+  failure,
+  manualClock,
+  readStream,
+  recordingSleep,
+  testClient,
+  times,
+} from "../retry/test-client.js";
 import { AllModelsFailedError, fallback } from "./index.js";
 
 const fakes = useFakes();
@@ -107,6 +115,22 @@ describe("fallback: an ordered chain across providers", () => {
     expect(error.status).toBe(400);
     expect(fakes().anthropic.requests).toHaveLength(0);
     expect(of("fallback")).toEqual([]);
+  });
+
+  it("shows a 400 unchanged from the first model called, when the requested one was skipped (open circuit)", async () => {
+    const fb = fallback({ chain: [HAIKU], breaker: { minCalls: 1, openMs: 60_000 } });
+    const { llm } = testClient(fakes(), [fb, retry({ maxAttempts: 1 })], { clock: manualClock() });
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().anthropic.enqueue({ kind: "text", text: "ok" });
+    await llm.chat(ask()); // opens gpt-4o-mini's circuit
+    fakes().anthropic.enqueue({ kind: "error", status: 400 });
+
+    const error = await failure(llm.chat(ask()));
+
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).not.toBeInstanceOf(AllModelsFailedError);
+    expect(error.status).toBe(400);
+    expect(fakes().openai.requests).toHaveLength(1); // skipped the second time
   });
 
   it("a 400 from a fallback model ends the chain with AllModelsFailedError", async () => {

@@ -133,8 +133,8 @@ export class FallbackRun {
   #failed(candidate: Candidate, error: unknown): void {
     if (!(error instanceof FrugalError) || error instanceof AbortedError) throw error;
     if (!this.deps.fallsOver(error)) {
-      // The request's own fault: shown unchanged when it is all that happened.
-      if (this.#calls <= 1 && this.#failures.length === 0) throw error;
+      // The request's own fault: shown unchanged when it is all that happened (open circuits skipped aside).
+      if (this.#calls <= 1 && this.#failures.every((f) => f.error instanceof CircuitOpenError)) throw error;
       this.#failures.push({ model: candidate.ref, error });
       throw new AllModelsFailedError(this.#failures, this.ctx.attempts);
     }
