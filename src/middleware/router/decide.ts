@@ -1,4 +1,5 @@
 import type { RequestContext } from "../../core/context.js";
+import { AbortedError } from "../../core/errors.js";
 import type { TokenEstimator } from "../../tokens/index.js";
 import {
   type CheckedTier,
@@ -11,7 +12,7 @@ import {
 import { NoRouteError, type TierRejection } from "./errors.js";
 import { routingInput } from "./input.js";
 import type { RouteDecidedEvent, RouterOptions } from "./options.js";
-import type { PolicyDecision, RoutingInput, RoutingPolicy } from "./policy.js";
+import { hookFailed, type PolicyDecision, type RoutingInput, type RoutingPolicy } from "./policy.js";
 
 /** A route as the router runs it: `auto` or a host route, resolved against the tiers. */
 export interface CompiledRoute {
@@ -91,13 +92,36 @@ class PolicyRun {
     const policies = this.route.policies;
     for (let i = from; i < policies.length; i++) {
       const policy = policies[i]!;
-      const result = policy.decide(this.input);
+      let result: ReturnType<RoutingPolicy["decide"]>;
+      try {
+        result = policy.decide(this.input);
+      } catch (error) {
+        this.failed(policy, error);
+        continue;
+      }
       if (result instanceof Promise) {
-        return result.then((d) => (this.usable(policy, d) ? this.finish(d, policy) : this.from(i + 1)));
+        return result.then(
+          (d) => (this.usable(policy, d) ? this.finish(d, policy) : this.from(i + 1)),
+          (error: unknown) => {
+            this.failed(policy, error);
+            return this.from(i + 1);
+          },
+        );
       }
       if (this.usable(policy, result)) return this.finish(result, policy);
     }
     return this.finish(undefined, undefined);
+  }
+
+  /** A policy that threw abstains, with a warning: a routing hook never fails the call (a caller's abort still ends it). */
+  failed(policy: RoutingPolicy, error: unknown): void {
+    if (error instanceof AbortedError || this.ctx.signal.aborted) throw error;
+    hookFailed(
+      this.ctx,
+      "router-policy-failed",
+      `router: policy "${policy.name}" threw; the next policy decides`,
+      error,
+    );
   }
 
   /** A decision for a tier the router has; a policy naming another one is reported, and the next one decides. */
@@ -150,7 +174,13 @@ function narrow(
   fallback: CheckedTier,
 ): readonly CheckedTier[] {
   if (!env.routeDown) return defaultRouteDown(ctx, allowed, fallback);
-  const names = new Set(env.routeDown(ctx, allowed, fallback).map((t) => t.name));
+  let names: Set<string>;
+  try {
+    names = new Set(env.routeDown(ctx, allowed, fallback).map((t) => t.name));
+  } catch (error) {
+    hookFailed(ctx, "router-hook-failed", "router: routeDown threw; the default budget rule applies", error);
+    return defaultRouteDown(ctx, allowed, fallback);
+  }
   const kept = allowed.filter((t) => names.has(t.name));
   return kept.length ? kept : allowed;
 }

@@ -210,15 +210,16 @@ describe("router: hard constraints come before any policy", () => {
   });
 });
 
-describe("router: budget", () => {
-  const overSoftLimit: Middleware = {
-    name: "budget-stub",
-    handle: (ctx, next) => {
-      ctx.state.budget = { scope: "tenant:acme:day", limitUsd: 10, spentUsd: 9.5, overSoftLimit: true };
-      return next(ctx);
-    },
-  };
+/** What the budget middleware sets for a tenant over its soft limit. */
+const overSoftLimit: Middleware = {
+  name: "budget-stub",
+  handle: (ctx, next) => {
+    ctx.state.budget = { scope: "tenant:acme:day", limitUsd: 10, spentUsd: 9.5, overSoftLimit: true };
+    return next(ctx);
+  },
+};
 
+describe("router: budget", () => {
   it("routes a tenant over its soft limit to tiers cheaper than the default", async () => {
     const c = routedClient(
       fakes(),
@@ -311,6 +312,48 @@ describe("router: policies in order", () => {
       messages: [{ role: "user", content: [{ type: "image", url: "https://example.com/a.png" }] }],
     });
     expect(seen).toEqual([["strong"]]);
+  });
+});
+
+describe("router: a host hook or policy that throws never fails the call", () => {
+  const boom = () => {
+    throw new Error("db down");
+  };
+  const warned = (c: ReturnType<typeof routedClient>) => {
+    const codes: string[] = [];
+    c.llm.on("warning", (w) => codes.push(w.code));
+    return codes;
+  };
+
+  it("a policy that throws (sync or async) abstains, and the next one decides", async () => {
+    const c = routedClient(fakes(), {
+      policies: [fn(boom, { name: "sync" }), fn(async () => boom(), { name: "async" }), fn(() => "cheap")],
+    });
+    const codes = warned(c);
+    const res = await c.llm.chat(auto("Hello"));
+    expect(res.meta.state.route?.tier).toBe("cheap");
+    expect(codes).toEqual(["router-policy-failed", "router-policy-failed"]);
+  });
+
+  it("routeDown that throws: the default budget rule applies", async () => {
+    const c = routedClient(fakes(), { tiers: [CHEAP, MID, STRONG], routeDown: boom }, [overSoftLimit]);
+    const codes = warned(c);
+    const res = await c.llm.chat(auto("Explain quantum tunnelling"));
+    expect(res.meta.state.route).toMatchObject({ tier: "mid", scores: { "budget.routedDown": 1 } });
+    expect(codes).toEqual(["router-hook-failed"]);
+  });
+
+  it("planOf or a rule's condition that throws: the rule does not match", async () => {
+    const c = routedClient(fakes(), {
+      policies: [
+        rules([{ when: { plan: "free" }, tier: "cheap" }], { planOf: boom }),
+        rules([{ name: "host", when: boom, tier: "cheap" }]),
+      ],
+    });
+    const codes = warned(c);
+    const res = await c.llm.chat(auto("Hello"));
+    expect(res.meta.state.route?.tier).toBe("strong"); // the default
+    expect(codes).toEqual(["router-hook-failed", "router-hook-failed"]);
   });
 });
 

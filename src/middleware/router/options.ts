@@ -50,7 +50,11 @@ export interface RouterOptions {
    * catalog lacks needs every field.
    */
   catalog?: Record<string, Partial<ModelCapabilities>>;
-  /** Estimates input tokens for the context-window check. Default: the client's (`createClient({ tokens })`), calibrated from its answers. */
+  /**
+   * Estimates input tokens for the context-window check. Default: the client's
+   * (`createClient({ tokens })`), calibrated from its answers; an estimator given
+   * here alone is not (the client calibrates only its own).
+   */
   tokens?: TokenEstimator;
   /**
    * Output tokens reserved in the context window when the request sets no

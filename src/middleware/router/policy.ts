@@ -98,3 +98,9 @@ export function fn(
     },
   };
 }
+
+/** Reports a host hook or policy that threw: a warning event and a log line, never a failed call. */
+export function hookFailed(ctx: RequestContext, code: string, message: string, error: unknown): void {
+  ctx.services.log.warn(message, { requestId: ctx.id, error });
+  ctx.services.events.emit("warning", { requestId: ctx.id, code, message });
+}

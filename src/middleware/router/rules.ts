@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { RequestContext } from "../../core/context.js";
 import { ConfigError } from "../../core/errors.js";
 import { parseOptions } from "../../core/options.js";
-import type { PolicyDecision, RoutingInput, RoutingPolicy } from "./policy.js";
+import { hookFailed, type PolicyDecision, type RoutingInput, type RoutingPolicy } from "./policy.js";
 
 /**
  * What a rule matches; every condition given must hold (AND). A list
@@ -146,7 +146,19 @@ function judge(
   options: RulesOptions,
 ): PolicyDecision | "no" | "estimate" {
   if (typeof rule.when === "function") {
-    return rule.when(input) ? decision(rule.label, rule.tier, ["host condition"]) : "no";
+    let holds: boolean;
+    try {
+      holds = rule.when(input);
+    } catch (error) {
+      hookFailed(
+        input.ctx,
+        "router-hook-failed",
+        `router: rule "${rule.label}"'s condition threw; it does not match`,
+        error,
+      );
+      return "no";
+    }
+    return holds ? decision(rule.label, rule.tier, ["host condition"]) : "no";
   }
   const matched = matchSync(rule.when, input, options);
   if (matched === undefined) return "no";
@@ -200,7 +212,7 @@ function matchSync(c: RuleConditions, input: RoutingInput, options: RulesOptions
     matched = add(matched, `priority=${c.priority}`);
   }
   if (c.plan !== undefined) {
-    const plan = options.planOf?.(input.ctx);
+    const plan = planOf(options, input.ctx);
     if (!includes(c.plan, plan)) return undefined;
     matched = add(matched, `plan=${plan}`);
   }
@@ -229,4 +241,14 @@ function includes(allowed: string | readonly string[], value: string | undefined
 
 function decision(label: string, tier: string, matched: readonly string[]): PolicyDecision {
   return { tier, reason: `rule ${label}: ${matched.join(", ")}` };
+}
+
+/** The tenant's plan from the host's `planOf`; none when it throws (a `plan` condition then does not match). */
+function planOf(options: RulesOptions, ctx: RequestContext): string | undefined {
+  try {
+    return options.planOf?.(ctx);
+  } catch (error) {
+    hookFailed(ctx, "router-hook-failed", "router: planOf threw; plan conditions do not match", error);
+    return undefined;
+  }
 }
