@@ -90,6 +90,20 @@ describe("CircuitBreaker", () => {
     expect(breaker.state(5_008)).toBe("closed");
   });
 
+  it("gives up a probe that reports nothing for openMs (a stream nobody reads), and ignores it after", () => {
+    const { breaker, on, call, transitions } = harness({ halfOpenProbes: 1 });
+    for (let i = 0; i < 4; i++) call(i, "failure");
+    const silent = breaker.acquire(5_003, on)!;
+    expect(silent.probe).toBe(true);
+    expect(breaker.acquire(10_002, on)).toBeUndefined(); // still in flight
+    const next = breaker.acquire(10_003, on)!; // openMs later: its place goes to another probe
+    expect(next.probe).toBe(true);
+    breaker.record(silent, "failure", false, 10_004, on); // too late: ignored
+    expect(breaker.state(10_004)).toBe("half-open");
+    breaker.record(next, "success", false, 10_005, on);
+    expect(transitions).toEqual(["open", "half-open", "closed"]);
+  });
+
   it("opens again when a probe fails, for another openMs", () => {
     const { breaker, on, call, transitions } = harness();
     for (let i = 0; i < 4; i++) call(i, "failure");

@@ -30,8 +30,9 @@ export interface BreakerOptions {
   openMs?: number;
   /**
    * Calls let through while half-open; the circuit closes once that many
-   * succeeded, and opens again at the first that fails (or is slow). An
-   * integer of at least 1. Default 3.
+   * succeeded, and opens again at the first that fails (or is slow). A
+   * probe that has reported nothing after `openMs` (a stream nobody reads)
+   * gives its place to another. An integer of at least 1. Default 3.
    */
   halfOpenProbes?: number;
 }
@@ -53,6 +54,8 @@ export type CircuitState = "closed" | "open" | "half-open";
 /** Leave to make one call; hand it back with the call's outcome. */
 export interface Permit {
   readonly probe: boolean;
+  /** A probe's number (0 for a call while closed). */
+  readonly id: number;
   /** The breaker's generation when it was granted: an outcome from before a transition is stale. */
   readonly generation: number;
 }
@@ -77,7 +80,9 @@ export class CircuitBreaker {
   #state: CircuitState = "closed";
   #openUntil = 0;
   #generation = 0;
-  #probesInFlight = 0;
+  /** Probes in flight: number → when granted. */
+  readonly #probes = new Map<number, number>();
+  #lastProbe = 0;
   #probeSuccesses = 0;
   /** Fields: calls, failures, slow calls. */
   readonly #window: SlidingWindow;
@@ -104,16 +109,20 @@ export class CircuitBreaker {
       onTransition({ to: "half-open" });
     }
     if (this.#state === "half-open") {
-      if (this.#probesInFlight + this.#probeSuccesses >= this.settings.halfOpenProbes) return undefined;
-      this.#probesInFlight++;
-      return { probe: true, generation: this.#generation };
+      // A probe silent for openMs is given up: an unread stream must not hold the circuit half-open for good.
+      for (const [id, grantedAt] of this.#probes)
+        if (now - grantedAt >= this.settings.openMs) this.#probes.delete(id);
+      if (this.#probes.size + this.#probeSuccesses >= this.settings.halfOpenProbes) return undefined;
+      const id = ++this.#lastProbe;
+      this.#probes.set(id, now);
+      return { probe: true, id, generation: this.#generation };
     }
-    return { probe: false, generation: this.#generation };
+    return { probe: false, id: 0, generation: this.#generation };
   }
 
   /** Hands a permit back unused. */
   release(permit: Permit): void {
-    if (permit.probe && permit.generation === this.#generation) this.#probesInFlight--;
+    if (permit.probe && permit.generation === this.#generation) this.#probes.delete(permit.id);
   }
 
   /** Records the outcome of a call made with `permit`. */
@@ -126,7 +135,7 @@ export class CircuitBreaker {
   ): void {
     if (permit.generation !== this.#generation) return; // granted before a transition: stale
     if (permit.probe) {
-      this.#probesInFlight--;
+      if (!this.#probes.delete(permit.id)) return; // given up: its place went to another probe
       if (outcome === "neutral") return;
       if (outcome === "failure" || slow) {
         this.#open(
@@ -169,7 +178,7 @@ export class CircuitBreaker {
   #enter(state: CircuitState): void {
     this.#state = state;
     this.#generation++;
-    this.#probesInFlight = 0;
+    this.#probes.clear();
     this.#probeSuccesses = 0;
     this.#window.clear();
   }

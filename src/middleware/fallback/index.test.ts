@@ -133,6 +133,20 @@ describe("fallback: an ordered chain across providers", () => {
     expect(fakes().openai.requests).toHaveLength(1); // skipped the second time
   });
 
+  it("a half-open probe whose stream is never read gives its place up after openMs", async () => {
+    const clock = manualClock();
+    const fb = fallback({ chain: [HAIKU], breaker: { minCalls: 1, openMs: 1_000, halfOpenProbes: 1 } });
+    const { llm } = testClient(fakes(), [fb, retry({ maxAttempts: 1 })], { clock });
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    await llm.chat(ask()); // opens gpt-4o-mini's circuit
+    clock.advance(1_000);
+    llm.stream(ask()); // the probe: a stream its caller never reads
+    await vi.waitFor(() => expect(fakes().openai.requests).toHaveLength(2));
+    clock.advance(1_000);
+    await llm.chat(ask());
+    expect(fakes().openai.requests).toHaveLength(3); // probed again, not skipped for good
+  });
+
   it("a 400 from a fallback model ends the chain with AllModelsFailedError", async () => {
     const { llm } = testClient(fakes(), resilient([HAIKU, "openai:gpt-4o"]));
     fakes().openai.enqueue({ kind: "error", status: 503 });
