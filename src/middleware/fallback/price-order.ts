@@ -2,11 +2,16 @@ import { emptyUsage, type Usage } from "../../core/completion.js";
 import type { ResolvedModel } from "../../core/context.js";
 import type { PriceBook } from "../../core/pricing.js";
 
-/** One million input and one million output tokens: the sum of a model's two headline prices. */
-const PROBE: Usage = { ...emptyUsage(), inputTokens: 1_000_000, outputTokens: 1_000_000 };
+/**
+ * A thousand input and a thousand output tokens: a model's two headline
+ * prices, summed. Small enough to stay below every long-context tier (a
+ * million input tokens priced Claude Sonnet 4.5 at its 200k+ rate, above
+ * Sonnet 4.6, at the same list price).
+ */
+const PROBE: Usage = { ...emptyUsage(), inputTokens: 1_000, outputTokens: 1_000 };
 
 /**
- * Compares models by the price of a probe usage (1M input + 1M output
+ * Compares models by the price of a probe usage (1k input + 1k output
  * tokens), per price book, remembering each model's figure. A model without
  * a price has none (`undefined`).
  */
