@@ -9,6 +9,10 @@ describe("catalog", () => {
     ["openai:gpt-4-turbo-2024-04-09", "gpt-4-turbo"],
     ["openai:gpt-4-0613", "gpt-4"],
     ["openai:o3-mini", "o3-mini"],
+    // Longer names that are other models, not a snapshot of the shorter one.
+    ["openai:gpt-5-chat-latest", "gpt-5-chat"],
+    ["openai:o1-preview-2024-09-12", "o1-preview"],
+    ["openai:gpt-4-turbo-preview", "gpt-4-turbo-preview"],
     ["openai:o3", "o3"],
     ["azure:gpt-4o", "gpt-4o"],
     ["anthropic:claude-opus-4-1-20250805", "claude-opus-4-1"],

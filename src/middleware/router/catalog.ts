@@ -40,10 +40,21 @@ export const BUILT_IN_CATALOG: Readonly<Record<string, ModelCapabilities>> = {
     vision: true,
     json: true,
   },
+  // The chat snapshot is not GPT-5's limits: 128k. Its tool and structured-output support is reported
+  // inconsistently, so it is assumed absent (a request needing them goes to another tier).
+  "gpt-5-chat": { contextWindow: 128_000, maxOutputTokens: 16_384, tools: false, vision: true, json: false },
   "gpt-4.1": { contextWindow: 1_047_576, maxOutputTokens: 32_768, tools: true, vision: true, json: true },
   "gpt-4o": { contextWindow: 128_000, maxOutputTokens: 16_384, tools: true, vision: true, json: true },
   "chatgpt-4o": { contextWindow: 128_000, maxOutputTokens: 16_384, tools: false, vision: true, json: false },
   "gpt-4-turbo": { contextWindow: 128_000, maxOutputTokens: 4_096, tools: true, vision: true, json: true },
+  // An alias of gpt-4-0125-preview, without vision (unlike gpt-4-turbo, 2024-04-09).
+  "gpt-4-turbo-preview": {
+    contextWindow: 128_000,
+    maxOutputTokens: 4_096,
+    tools: true,
+    vision: false,
+    json: true,
+  },
   "gpt-4-1106-preview": {
     contextWindow: 128_000,
     maxOutputTokens: 4_096,
@@ -61,6 +72,7 @@ export const BUILT_IN_CATALOG: Readonly<Record<string, ModelCapabilities>> = {
   "gpt-4": { contextWindow: 8_192, maxOutputTokens: 8_192, tools: true, vision: false, json: false },
   "gpt-3.5-turbo": { contextWindow: 16_385, maxOutputTokens: 4_096, tools: true, vision: false, json: true },
   o1: { contextWindow: 200_000, maxOutputTokens: 100_000, tools: true, vision: true, json: true },
+  "o1-preview": { contextWindow: 128_000, maxOutputTokens: 32_768, tools: false, vision: false, json: false },
   "o1-mini": { contextWindow: 128_000, maxOutputTokens: 65_536, tools: false, vision: false, json: false },
   o3: { contextWindow: 200_000, maxOutputTokens: 100_000, tools: true, vision: true, json: true },
   "o3-mini": { contextWindow: 200_000, maxOutputTokens: 100_000, tools: true, vision: false, json: true },
