@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { CostGuard } from "./cost-guard.js";
 
 let requests = 0;
-/** A new request id. */
-const id = () => `req-${++requests}`;
+/** A new request (its identity: the guard keys requests by object, as the middleware by `ctx.attempts`). */
+const id = (): object => ({ request: ++requests });
 
 /** Counts `n` requests that all want to escalate; returns how many were let through. */
 function flood(guard: CostGuard, n: number, tenant?: string, now = 0, critical = false): number {
@@ -37,8 +37,9 @@ describe("CostGuard", () => {
 
   it("counts the request it decides on even when its own count has left a short window", () => {
     const guard = new CostGuard(1, 1_000, false);
-    guard.countRequest(undefined, 0, "slow");
-    expect(guard.admit(undefined, 1_500, false, "slow")).toBeUndefined(); // maxShare 1: never engages
+    const slow = id();
+    guard.countRequest(undefined, 0, slow);
+    expect(guard.admit(undefined, 1_500, false, slow)).toBeUndefined(); // maxShare 1: never engages
   });
 
   it("a request that did not need to escalate still counts in the denominator", () => {
@@ -88,6 +89,18 @@ describe("CostGuard", () => {
     const b = id();
     perTenant.countRequest("b", 0, b);
     expect(perTenant.admit("b", 0, false, b)).toBeUndefined();
+  });
+
+  it("remembers a request however many others pass between its steps (no eviction while it runs)", () => {
+    const guard = new CostGuard(0.5, 60_000, false);
+    const long = id();
+    guard.countRequest(undefined, 0, long);
+    for (let i = 0; i < 11_999; i++) guard.countRequest(undefined, 0, id());
+    guard.countRequest(undefined, 0, long); // its next step: not a new request
+    // 12,000 requests in the window, so 6,000 escalations (12,001 would let 6,001 through).
+    let admitted = 0;
+    while (guard.admit(undefined, 0, false, id()) === undefined) admitted++;
+    expect(admitted).toBe(6_000);
   });
 
   it("a request that passes more than once (each step of a cascade) counts once, and escalates once", () => {

@@ -63,8 +63,6 @@ export interface GuardRefusal {
 const REQUESTS = 0;
 const ESCALATIONS = 1;
 const MAX_TENANTS = 10_000;
-/** Requests remembered by id, so that one passing through `fallback` more than once (each step of a cascade) counts once. */
-const MAX_REQUESTS_IN_FLIGHT = 10_000;
 
 /**
  * The guard's counters: requests and escalations over a sliding window,
@@ -75,8 +73,13 @@ const MAX_REQUESTS_IN_FLIGHT = 10_000;
 export class CostGuard {
   readonly #overall: SlidingWindow;
   readonly #tenants: LRUCache<string, SlidingWindow> | undefined;
-  /** Requests seen lately, by id: `true` once one was let escalate. */
-  readonly #seen = new LRUCache<string, boolean>({ max: MAX_REQUESTS_IN_FLIGHT });
+  /**
+   * Requests seen, by identity (`ctx.attempts`, shared by every layer of one
+   * request), so that one passing through `fallback` more than once (each
+   * step of a cascade) counts once: `true` once it was let escalate.
+   * Forgotten with the request, never evicted while it runs.
+   */
+  readonly #seen = new WeakMap<object, boolean>();
 
   constructor(
     private readonly maxShare: number,
@@ -87,10 +90,10 @@ export class CostGuard {
     this.#tenants = perTenant ? new LRUCache({ max: MAX_TENANTS }) : undefined;
   }
 
-  /** Counts a request in the denominator, once per request id. */
-  countRequest(tenant: string | undefined, now: number, requestId: string): void {
-    if (this.#seen.has(requestId)) return;
-    this.#seen.set(requestId, false);
+  /** Counts a request in the denominator, once per request (`request`: its identity). */
+  countRequest(tenant: string | undefined, now: number, request: object): void {
+    if (this.#seen.has(request)) return;
+    this.#seen.set(request, false);
     this.#overall.add(now, REQUESTS);
     this.#tenant(tenant)?.add(now, REQUESTS);
   }
@@ -104,9 +107,9 @@ export class CostGuard {
     tenant: string | undefined,
     now: number,
     critical: boolean,
-    requestId: string,
+    request: object,
   ): Pick<GuardRefusal, "scope" | "share" | "maxShare"> | undefined {
-    if (this.#seen.get(requestId) === true) return undefined;
+    if (this.#seen.get(request) === true) return undefined;
     const windows: ["overall" | "tenant", SlidingWindow][] = [["overall", this.#overall]];
     const own = this.#tenant(tenant);
     if (own) windows.push(["tenant", own]);
@@ -122,7 +125,7 @@ export class CostGuard {
       }
     }
     for (const [, window] of windows) window.add(now, ESCALATIONS);
-    this.#seen.set(requestId, true);
+    this.#seen.set(request, true);
     return undefined;
   }
 

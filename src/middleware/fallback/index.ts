@@ -203,7 +203,7 @@ export function fallback(options: FallbackOptions): Fallback {
     async handle(ctx, next) {
       const candidates = candidatesOf(ctx, options.chain);
       lastClock = options.clock ?? ctx.clock;
-      guard?.counter.countRequest(ctx.request.metadata?.tenant, lastClock.now(), ctx.id);
+      guard?.counter.countRequest(ctx.request.metadata?.tenant, lastClock.now(), ctx.attempts);
       const run = new FallbackRun(ctx, next, candidates, deps);
       const reply = await run.start();
       return reply.events ? resumableStream(reply, (error) => run.resume(error)) : reply;

@@ -158,7 +158,7 @@ export class FallbackRun {
     const guard = deps.guard!;
     if (!deps.moreExpensive(candidate, this.#primary, ctx)) return undefined;
     const critical = guard.options.critical?.(ctx) ?? false;
-    const refused = guard.counter.admit(ctx.request.metadata?.tenant, this.#now(), critical, ctx.id);
+    const refused = guard.counter.admit(ctx.request.metadata?.tenant, this.#now(), critical, ctx.attempts);
     if (!refused) return undefined;
     return { ...refused, model: candidate.ref, failures: [...this.#failures] };
   }
