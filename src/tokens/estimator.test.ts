@@ -231,6 +231,7 @@ describe("estimateRequest", () => {
       tools: 0,
       overhead: 4 * 4 + 3,
       images: 0,
+      imagesUpper: 0,
       providerPrompt: 0,
     });
   });
@@ -357,10 +358,12 @@ describe("estimateRequest", () => {
         ],
       });
     const remote = "https://example.com/cat.jpg";
-    expect((await estimator.estimateRequest(image(inline), GPT4O)).breakdown.images).toBe(1105);
+    const known = await estimator.estimateRequest(image(inline), GPT4O);
+    expect([known.breakdown.images, known.breakdown.imagesUpper]).toEqual([1105, 1105]);
     expect((await estimator.estimateRequest(image(remote, "low"), GPT4O)).breakdown.images).toBe(85);
     const unknown = await estimator.estimateRequest(image(remote), GPT4O);
     expect(unknown.breakdown.images).toBe(765);
+    expect(unknown.breakdown.imagesUpper).toBe(85 + 8 * 170); // its size unknown: at its largest
     expect(unknown.fixedTokens).toBe(765);
     expect(unknown.inputTokens).toBe(unknown.countedTokens + 765);
     expect(unknown.upperBound).toBeGreaterThanOrEqual(unknown.countedTokens + 85 + 8 * 170);

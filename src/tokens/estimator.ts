@@ -86,6 +86,12 @@ export interface TokenBreakdown {
   overhead: number;
   /** Images, by the provider's formula (model tokens, no ratio). */
   images: number;
+  /**
+   * Images at their largest: the same as `images` where every size is known;
+   * where one is not (a remote URL), the most its detail level can cost,
+   * where `images` counts a typical size. What a hard limit should check.
+   */
+  imagesUpper: number;
   /** The system prompt the provider adds for tool use (Anthropic; model tokens, no ratio). */
   providerPrompt: number;
 }
@@ -132,7 +138,10 @@ interface Gathered {
   extraBytes: number;
   overhead: number;
   images: number;
+  /** Every image at its formula's bound, known size or not (for the byte-level upper bound). */
   imagesUpper: number;
+  /** Images of known size as counted, the others at their largest (`TokenBreakdown.imagesUpper`). */
+  imagesAtLargest: number;
   providerPrompt: number;
 }
 
@@ -258,6 +267,7 @@ export class TokenEstimator {
       tools: 0,
       overhead: gathered.overhead,
       images: gathered.images,
+      imagesUpper: gathered.imagesAtLargest,
       providerPrompt: gathered.providerPrompt,
     };
     for (const { category, text } of gathered.texts) {
@@ -497,6 +507,7 @@ class Gathering implements Gathered {
   overhead = REPLY_PRIMING_TOKENS;
   images = 0;
   imagesUpper = 0;
+  imagesAtLargest = 0;
   providerPrompt = 0;
 
   constructor(
@@ -518,14 +529,11 @@ class Gathering implements Gathered {
   }
 
   addImage(part: ImagePart): void {
-    const cost = imageTokens(
-      this.profile.family,
-      this.profile.base,
-      part.detail ?? "auto",
-      imageSizeFromUrl(part.url),
-    );
+    const size = imageSizeFromUrl(part.url);
+    const cost = imageTokens(this.profile.family, this.profile.base, part.detail ?? "auto", size);
     this.images += cost.tokens;
     this.imagesUpper += cost.upperBound;
+    this.imagesAtLargest += size ? cost.tokens : cost.upperBound;
   }
 
   addParts(category: Category, parts: readonly (TextPart | ImagePart)[]): void {

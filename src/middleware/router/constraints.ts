@@ -1,6 +1,6 @@
 import type { RequestContext } from "../../core/context.js";
 import type { ChatRequest } from "../../core/request.js";
-import type { TokenEstimator } from "../../tokens/index.js";
+import type { TokenEstimate, TokenEstimator } from "../../tokens/index.js";
 import type { ModelCapabilities } from "./catalog.js";
 import type { TierRejection } from "./errors.js";
 import { hasImages, usesTools, wantsJson } from "./input.js";
@@ -26,7 +26,7 @@ export const WINDOW_MARGIN = 0.05;
 export class RequestTokens {
   // By tier rank; allocated on first use (most requests need one bound per tier and no estimate).
   #bounds: number[] | undefined;
-  #estimates: Promise<number>[] | undefined;
+  #estimates: Promise<TokenEstimate>[] | undefined;
 
   constructor(
     readonly request: ChatRequest,
@@ -45,11 +45,21 @@ export class RequestTokens {
   }
 
   /** The tokenizer's estimate (calibrated for models whose tokenizer is not public). */
-  estimate(tier: CheckedTier): Promise<number> {
+  async estimate(tier: CheckedTier): Promise<number> {
+    return (await this.#estimate(tier)).inputTokens;
+  }
+
+  /** The estimate with images of unknown size at their largest: what the context window is checked with. */
+  async windowEstimate(tier: CheckedTier): Promise<number> {
+    const e = await this.#estimate(tier);
+    return e.inputTokens + e.breakdown.imagesUpper - e.breakdown.images;
+  }
+
+  #estimate(tier: CheckedTier): Promise<TokenEstimate> {
     this.#estimates ??= [];
     let estimate = this.#estimates[tier.rank];
     if (!estimate) {
-      estimate = this.tokens.estimateRequest(this.request, tier.ref).then((e) => e.inputTokens);
+      estimate = this.tokens.estimateRequest(this.request, tier.ref);
       this.#estimates[tier.rank] = estimate;
     }
     return estimate;
@@ -131,7 +141,7 @@ async function settleUnsure(
   unsure: readonly { tier: CheckedTier; output: number; limit: number }[],
 ): Promise<TierCheck> {
   for (const { tier, output, limit } of unsure) {
-    const input = await tokens.estimate(tier);
+    const input = await tokens.windowEstimate(tier);
     if (Math.ceil(input * (1 + WINDOW_MARGIN)) <= limit) {
       allowed.push(tier);
       continue;

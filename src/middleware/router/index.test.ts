@@ -115,6 +115,23 @@ describe("router: hard constraints come before any policy", () => {
     ]);
   }, 30_000);
 
+  it("checks images of unknown size at their largest: four remote images are too many for gpt-4o-mini's window", async () => {
+    // gpt-4o-mini bills an image at 2,833 + 5,667 per tile: ~25.5k tokens at a typical size, ~48.2k at its largest.
+    const images = Array.from({ length: 4 }, (_, i) => ({
+      type: "image" as const,
+      url: `https://example.com/photo-${i}.jpg`,
+    }));
+    const c = routedClient(fakes(), { policies: [fn(() => "cheap")] });
+    await c.llm.chat({
+      model: "auto",
+      messages: [{ role: "user", content: [{ type: "text", text: "What is in these?" }, ...images] }],
+    });
+    expect(c.calledModels()).toEqual([STRONG.model]);
+    expect(c.decisions[0]!.excluded).toEqual([
+      { tier: "cheap", model: CHEAP.model, reason: expect.stringContaining("context-window") },
+    ]);
+  });
+
   it("fails with NoRouteError, before any call, when no tier can take the prompt", async () => {
     const c = routedClient(fakes(), { tiers: [CHEAP, MID] });
     const error = await c.llm.chat(auto(longText(150_000))).catch((e: unknown) => e);
