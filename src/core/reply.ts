@@ -85,12 +85,38 @@ export function streamingReply(source: AsyncIterable<StreamEvent>, hooks: Stream
       throw failure;
     } finally {
       if (!settled) {
-        hooks.cancel();
-        reject(hooks.fail(new AbortedError("the stream's reader stopped before the end"), assembled));
+        hooks.cancel(); // releases the upstream call, also after a finish (its closing bytes are not awaited)
+        // A reader that stops at the finish event has the whole answer: it is a completion, not an abort.
+        if (assembled.finished) resolve(hooks.complete(assembled));
+        else reject(hooks.fail(new AbortedError("the stream's reader stopped before the end"), assembled));
       }
     }
   }
-  return { completion, events: once(run()) };
+  const events = run();
+  let started = false;
+  // A generator closed before its first read never runs its body, so its `finally` would not
+  // settle the completion or release the call: closing an unread stream is handled here.
+  const iterator: AsyncIterator<StreamEvent> = {
+    next() {
+      started = true;
+      return events.next();
+    },
+    return(value?: unknown) {
+      if (!started) {
+        started = true;
+        hooks.cancel();
+        reject(
+          hooks.fail(new AbortedError("the stream was closed before it was read"), new StreamAssembler()),
+        );
+      }
+      return events.return(value as undefined);
+    },
+    throw(error?: unknown) {
+      started = true;
+      return events.throw(error);
+    },
+  };
+  return { completion, events: once(iterator) };
 }
 
 /** An iterable that can be read once; a second reader gets a clear error, not silence. */
