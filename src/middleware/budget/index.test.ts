@@ -92,6 +92,20 @@ describe("budget: spend limits, reserve then settle", () => {
     expect(records.map((r) => r.error)).toEqual([null, null, null]);
   });
 
+  it("B2: two limits on one scope and window share its counter: each spend is counted once, the lower limit holds", async () => {
+    const counters = memoryCounters();
+    const limits = [tenantDay(10), tenantDay(0.05, { softLimitUsd: 0.04 })];
+    const { llm, records } = budgetClient(fake, [budget({ counters, limits })]);
+    fake.enqueue(answer(13, 7));
+    await llm.chat(ask("Hi", { ...acme, maxOutputTokens: 10 }));
+    const settled = (await counters.status("tenant:acme", [dayWindow()], Date.now())).settledMicros[0]!;
+    expect(settled).toBe(Math.round(records[0]!.cost.usd! * 1e6)); // not twice
+    // A worst case over the lower limit is refused by it, naming it.
+    const refused = await rejection(llm.chat(ask("Hi", { ...acme, maxOutputTokens: 1_000 })));
+    expect(refused).toBeInstanceOf(BudgetExceededError);
+    expect((refused as BudgetExceededError).limit).toBe(0.05);
+  });
+
   it("B4: sets maxOutputTokens when the caller gives none, and reserves input bound + output at the dearest input rate", async () => {
     const { llm } = budgetClient(fake, [budget({ limits: [tenantDay(10)], defaultMaxOutputTokens: 1_000 })]);
     const res = await llm.chat(ask("Hello there", { ...acme, model: "openai:cache-dear" }));

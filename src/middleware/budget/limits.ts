@@ -68,8 +68,8 @@ export function positionOf(
   groups.forEach((group, g) => {
     const result = results[g];
     if (!result) return; // the store failed (fail-open): no figures
-    group.limits.forEach((limit, w) => {
-      const spent = result.settledMicros[w]! + result.heldMicros + amountMicros;
+    group.limits.forEach((limit, i) => {
+      const spent = result.settledMicros[group.windowOf[i]!]! + result.heldMicros + amountMicros;
       const over = limit.softMicros !== undefined && spent > limit.softMicros;
       if (over) overSoft.push(limit);
       const name = `${limit.scope}:${limit.window.label}`;

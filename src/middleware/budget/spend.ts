@@ -17,7 +17,10 @@ export interface AppliedLimit {
 export interface ScopeGroup {
   scope: string;
   limits: AppliedLimit[];
+  /** One per window id: two limits on the same window share its counter (the lower limit reserved against). */
   windows: SpendWindow[];
+  /** For each of `limits`, the index of its window in `windows`. */
+  windowOf: number[];
 }
 
 /** A reservation made (or, fail-open, attempted) across every scope of a request. */
@@ -77,12 +80,21 @@ export class SpendGuard {
     for (const limit of limits) {
       let group = groups.get(limit.scope);
       if (!group) {
-        group = { scope: limit.scope, limits: [], windows: [] };
+        group = { scope: limit.scope, limits: [], windows: [], windowOf: [] };
         groups.set(limit.scope, group);
       }
       group.limits.push(limit);
       const { id, ttlMs, rolling } = limit.window;
-      group.windows.push({ id, ttlMs, limitMicros: limit.limitMicros, ...(rolling && { rolling }) });
+      // A window listed twice would have each spend added to its counter twice.
+      const w = group.windows.findIndex((x) => x.id === id);
+      if (w >= 0) {
+        const shared = group.windows[w]!;
+        group.windows[w] = { ...shared, limitMicros: Math.min(shared.limitMicros, limit.limitMicros) };
+        group.windowOf.push(w);
+      } else {
+        group.windowOf.push(group.windows.length);
+        group.windows.push({ id, ttlMs, limitMicros: limit.limitMicros, ...(rolling && { rolling }) });
+      }
     }
     return [...groups.values()];
   }
@@ -123,17 +135,23 @@ export class SpendGuard {
     let remainingMicros = Number.POSITIVE_INFINITY;
     answers.forEach(({ result }, g) => {
       if (!result) return;
-      groups[g]!.limits.forEach((l, w) => {
+      const group = groups[g]!;
+      group.limits.forEach((l, i) => {
         remainingMicros = Math.min(
           remainingMicros,
-          l.limitMicros - result.settledMicros[w]! - result.heldMicros,
+          l.limitMicros - result.settledMicros[group.windowOf[i]!]! - result.heldMicros,
         );
       });
     });
+    const refusing = groups[refusedAt]!;
+    const window = refusing.windows[r.refusedBy]!;
     return {
       ok: false,
       refused: {
-        limit: groups[refusedAt]!.limits[r.refusedBy]!,
+        // The limit the shared window was reserved against: the lowest on it.
+        limit: refusing.limits.find(
+          (l, i) => refusing.windowOf[i] === r.refusedBy && l.limitMicros === window.limitMicros,
+        )!,
         settledMicros: r.settledMicros[r.refusedBy]!,
         heldMicros: r.heldMicros,
       },
