@@ -35,7 +35,13 @@ export class StreamAssembler {
       }
       case "reasoning-delta": {
         let last = this.content.at(-1);
-        if (last?.type !== "reasoning" || event.redacted !== undefined) {
+        // A redacted block stands alone, and a signature closes a thinking block: what follows is another.
+        if (
+          last?.type !== "reasoning" ||
+          event.redacted !== undefined ||
+          last.redacted !== undefined ||
+          last.signature !== undefined
+        ) {
           last = { type: "reasoning", text: "" } satisfies ReasoningPart;
           this.content.push(last);
         }

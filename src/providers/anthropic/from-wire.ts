@@ -145,6 +145,8 @@ export async function* eventsFromAnthropic(
         case "message_delta":
           stopReason = event.delta.stop_reason ?? stopReason;
           usage = mergeUsage(usage, event.usage as AnthropicUsage);
+          // The output so far, reported (thinking included): what a stream cut before message_stop is charged.
+          yield { type: "usage", usage: usageFromAnthropic(usage) };
           break;
         case "message_stop":
           if (stopReason === "refusal") yield { type: "refusal-delta", text: refusalText };
