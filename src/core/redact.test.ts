@@ -13,6 +13,9 @@ describe("redactSecrets", () => {
     ["GET https://api.example.com/v1/x?api_key=secretvalue123&b=2", "secretvalue123"],
     ['{"apiKey":"hunter2hunter2"}', "hunter2hunter2"],
     ["token=abcdefgh12345", "abcdefgh12345"],
+    ["Authorization: Basic dXNlcjpzM2NyZXRwYXNz", "dXNlcjpzM2NyZXRwYXNz"],
+    ["GET https://gw.example/v1/chat?key=AIzaSyDcanary123456789", "AIzaSyDcanary123456789"],
+    ["connect ECONNREFUSED https://user:hunter2pass@proxy.example/v1", "hunter2pass"],
   ])("masks the credential in %j", (text, secret) => {
     const out = redactSecrets(text);
     expect(out).not.toContain(secret);
@@ -20,8 +23,18 @@ describe("redactSecrets", () => {
   });
 
   it("leaves ordinary text alone", () => {
-    const text = "the model answered 429: rate limit exceeded for gpt-4o-mini; try again in 3s";
-    expect(redactSecrets(text)).toBe(text);
+    for (const text of [
+      "the model answered 429: rate limit exceeded for gpt-4o-mini; try again in 3s",
+      "see https://platform.openai.com/docs/models?monkey=1 and http://localhost:8080/v1",
+    ])
+      expect(redactSecrets(text)).toBe(text);
+  });
+
+  it("keeps the authorization scheme readable", () => {
+    expect(redactSecrets("Authorization: Basic dXNlcjpzM2NyZXRwYXNz")).toBe(
+      "Authorization: Basic [REDACTED]",
+    );
+    expect(redactSecrets("authorization: Bearer abcdefgh1234")).toBe("authorization: Bearer [REDACTED]");
   });
 
   // FAILURES.md S5: the patterns run on provider messages, which can echo prompts. A pattern with
@@ -32,6 +45,9 @@ describe("redactSecrets", () => {
     ["repeated key prefixes", "sk-".repeat(300_000)],
     ["repeated assignments", "token=".repeat(150_000)],
     ["repeated bearer words", "Bearer ".repeat(150_000)],
+    ["repeated authorization schemes", "authorization: Basic ".repeat(100_000)],
+    ["repeated userinfo starts", "//u:".repeat(250_000)],
+    ["repeated query keys", "?key=".repeat(200_000)],
   ])("stays linear on adversarial input: %s", (_name, input) => {
     expect(typeof redactSecrets(input)).toBe("string");
   });

@@ -11,14 +11,21 @@ const PATTERNS: readonly RegExp[] = [
   /\bsk-[A-Za-z0-9_\-*.]{6,}/g,
   // Bearer tokens in header dumps.
   /\b(Bearer)\s+[A-Za-z0-9_\-.~+/=*]{6,}/gi,
-  // key=value pairs in query strings, JSON and header dumps.
-  /\b(api[_-]?key|x-api-key|authorization|access[_-]?token|token|secret)("?\s*[:=]\s*"?)[^\s"&,}]{4,}/gi,
+  // key=value pairs in query strings, JSON and header dumps; an authorization's scheme word
+  // (`Basic`, `Digest`...) is kept and what follows it masked.
+  /\b(api[_-]?key|x-api-key|authorization|access[_-]?token|token|secret)("?\s*[:=]\s*"?)((?:Basic|Bearer|Digest|Token)\s+)?[^\s"&,}]{4,}/gi,
+  // A bare `key=` in a query string (Google-style API keys).
+  /([?&]key=)[^\s"&#]{4,}/gi,
+  // Credentials in a URL's userinfo (`https://user:password@host`).
+  /(\/\/[^/\s:@]+:)[^@\s/]+@/g,
 ];
 
 export function redactSecrets(text: string): string {
   let out = text;
   out = out.replace(PATTERNS[0]!, "sk-[REDACTED]");
   out = out.replace(PATTERNS[1]!, "$1 [REDACTED]");
-  out = out.replace(PATTERNS[2]!, "$1$2[REDACTED]");
+  out = out.replace(PATTERNS[2]!, "$1$2$3[REDACTED]");
+  out = out.replace(PATTERNS[3]!, "$1[REDACTED]");
+  out = out.replace(PATTERNS[4]!, "$1[REDACTED]@");
   return out;
 }
