@@ -476,6 +476,20 @@ describe("exactCache: TTL", () => {
     expect((await llm.chat(request)).meta.state.cache?.status).toBe("miss");
     expect(fakes().openai.requests).toHaveLength(2);
   });
+
+  it("an entry stored under a longer task TTL is not served past the reading task's own", async () => {
+    let now = 1_700_000_000_000;
+    const cache = exactCache({ ttlByTask: { faq: 3_600_000, news: 60_000 }, store: memoryKv() });
+    const { llm } = testClient({ openai: fakes().openai }, [cache], { clock: { now: () => now } });
+    await llm.chat(acme("Headlines?", { metadata: { tenant: "acme", task: "faq" } }));
+    await settle();
+    const news = acme("Headlines?", { metadata: { tenant: "acme", task: "news" } });
+    expect((await llm.chat(news)).meta.state.cache?.status).toBe("hit"); // within both TTLs
+    now += 120_000;
+    expect((await llm.chat(news)).meta.state.cache?.status).toBe("miss"); // older than news's minute
+    const faq = await llm.chat(acme("Headlines?", { metadata: { tenant: "acme", task: "faq" } }));
+    expect(faq.meta.state.cache?.status).toBe("hit"); // still fresh for faq
+  });
 });
 
 describe("exactCache: purge", () => {

@@ -160,12 +160,18 @@ export function exactCache(options: ExactCacheOptions): ExactCache {
     return (task !== undefined && Object.hasOwn(o.ttlByTask, task) ? o.ttlByTask[task] : o.ttlMs) ?? 0;
   };
 
-  /** Serves a stored entry, or undefined when it is malformed or not this scope's (then: a miss). */
-  function serve(ctx: RequestContext, text: string): Reply | undefined {
+  /**
+   * Serves a stored entry, or undefined when it is malformed, not this
+   * scope's, or older than this request's TTL (then: a miss). The task is
+   * not in the key, so an entry stored under a longer task TTL is checked
+   * against the reader's own.
+   */
+  function serve(ctx: RequestContext, text: string, ttlMs: number): Reply | undefined {
     const entry = parseEntry(text);
     const p = entry?.provenance;
     if (!entry || p?.policyVersion !== o.policyVersion || p.tenant !== tenantScope(ctx, o.shared)) return;
     if (!isAnswer(entry.completion)) return;
+    if (ttlMs !== Number.POSITIVE_INFINITY && !(ctx.clock.now() - Date.parse(p.storedAt) <= ttlMs)) return;
     return hitReply(ctx, entry.completion, "exact", savedOf(entry.completion));
   }
 
@@ -173,7 +179,7 @@ export function exactCache(options: ExactCacheOptions): ExactCache {
   async function lead(ctx: RequestContext, next: Next, key: string, ttlMs: number): Promise<Lead> {
     const claim = await store.claim(ctx, key, o.lockTtlMs, o.lockPollMs);
     if (claim.entry !== undefined) {
-      const reply = serve(ctx, claim.entry);
+      const reply = serve(ctx, claim.entry, ttlMs);
       if (reply) return { reply, kind: "exact" };
     }
     const release = claim.entry === undefined ? claim.release : async () => {};
@@ -221,7 +227,7 @@ export function exactCache(options: ExactCacheOptions): ExactCache {
       const key = keyFor(ctx);
       ctx.state.exactCacheKey = key;
       const stored = await store.get(ctx, key);
-      const hit = stored === undefined ? undefined : serve(ctx, stored);
+      const hit = stored === undefined ? undefined : serve(ctx, stored, ttlMs);
       if (hit) return hit;
       return flights.run(key, ctx, (leadCtx) => lead(leadCtx, next, key, ttlMs));
     },
