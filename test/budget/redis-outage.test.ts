@@ -181,3 +181,46 @@ describe("Redis slow (a server that accepts connections and never answers)", () 
     }
   });
 });
+
+describe.skipIf(!redisUp)("Redis: amounts past a counter's exact integers", () => {
+  const run = uniqueName("frugal-budget-huge");
+  const admin = redisUp ? redisClient() : undefined;
+  afterAll(async () => {
+    if (!admin) return;
+    const keys = await admin.keys(`${run}*`);
+    if (keys.length) await admin.unlink(...keys);
+    await admin.quit();
+  });
+
+  it("a worst case past every limit (a huge maxOutputTokens) is refused, not taken for an outage", async () => {
+    const client = redisClient();
+    try {
+      for (const onStoreError of ["fail-open", "fail-closed"] as const) {
+        const counters = redisCounters({ client, keyPrefix: `${run}:${onStoreError}:` });
+        const { llm, of } = budgetClient(fake, [budget({ counters, limits, onStoreError })]);
+        const huge = { ...call, maxOutputTokens: Number.MAX_SAFE_INTEGER };
+        expect(await llm.chat(huge).catch((e: unknown) => e)).toBeInstanceOf(BudgetExceededError);
+        expect(of("budget-store-error")).toEqual([]);
+        fake.enqueue({ kind: "text", text: "ok", usage: { input: 10, output: 5 } });
+        expect((await llm.chat(call)).text).toBe("ok"); // the store was not rested: other calls go on
+      }
+      expect(fake.requests).toHaveLength(2);
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it("a limit of up to a billion dollars is reserved against; a larger one is a ConfigError", async () => {
+    const client = redisClient();
+    try {
+      const counters = redisCounters({ client, keyPrefix: `${run}:big:` });
+      const big = [{ scope: "tenant" as const, window: "day" as const, limitUsd: 1e9 }];
+      const { llm } = budgetClient(fake, [budget({ counters, limits: big })]);
+      fake.enqueue({ kind: "text", text: "ok", usage: { input: 10, output: 5 } });
+      expect((await llm.chat(call)).text).toBe("ok");
+      expect(() => budget({ counters, limits: [{ ...big[0]!, limitUsd: 1e10 }] })).toThrow(/limitUsd/);
+    } finally {
+      await client.quit();
+    }
+  });
+});

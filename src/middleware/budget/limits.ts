@@ -2,7 +2,7 @@ import type { RequestContext } from "../../core/context.js";
 import type { BudgetStatus } from "../../core/cost-record.js";
 import { ConfigError } from "../../core/errors.js";
 import type { ReserveResult } from "../../storage/memory/counters.js";
-import type { SpendLimit, SpendScope } from "./options.js";
+import { MAX_LIMIT_USD, type SpendLimit, type SpendScope } from "./options.js";
 import type { AppliedLimit, ScopeGroup } from "./spend.js";
 import type { SpendWindowStatus } from "./state.js";
 import type { WindowClock } from "./windows.js";
@@ -103,8 +103,10 @@ function amountOf(
 ): number | undefined {
   const amount = typeof value === "function" ? value(ctx) : value;
   if (amount === undefined) return undefined;
-  if (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0) {
-    throw new ConfigError(`budget: ${field} gave ${String(amount)}; expected a non-negative number of USD`);
+  if (typeof amount !== "number" || !Number.isFinite(amount) || amount < 0 || amount > MAX_LIMIT_USD) {
+    throw new ConfigError(
+      `budget: ${field} gave ${String(amount)}; expected a number of USD from 0 to ${MAX_LIMIT_USD}`,
+    );
   }
   return amount;
 }

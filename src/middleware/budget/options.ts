@@ -112,7 +112,9 @@ const policySchema = z
     overflow: z.enum(["truncate", "summarize", "reject", "defer"]).default("reject"),
   })
   .strict();
-const usdOrFn = z.union([z.number().nonnegative().finite(), z.function()]);
+/** The largest limit: a billion dollars, in micro-dollars still an exact integer for every counter store. */
+export const MAX_LIMIT_USD = 1e9;
+const usdOrFn = z.union([z.number().nonnegative().max(MAX_LIMIT_USD), z.function()]);
 const modelRef = z.string().min(1);
 
 export const optionsSchema = z

@@ -138,6 +138,18 @@ describe("budget: spend store outages (FAILURES.md B5, B2)", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it("fail-open: a reserve that timed out after its write is released even when the call costs nothing", async () => {
+    const store = faulty();
+    const { llm } = budgetClient(fake, [
+      budget({ counters: store.counters, limits, onStoreError: "fail-open", storeRetryMs: 0 }),
+    ]);
+    store.set("write-then-fail", "reserve");
+    fake.enqueue({ kind: "error", status: 400 }); // fails with no usage: $0 spent
+    await rejection(llm.chat(ask("Hi", acme)));
+    await eventually(async () => (await store.status()).heldMicros === 0);
+    expect((await store.status()).settledMicros).toEqual([0]);
+  });
+
   it("B2: a settle that timed out after its write is retried, and counted once", async () => {
     const store = faulty();
     const { llm } = budgetClient(fake, [budget({ counters: store.counters, limits, storeRetryMs: 0 })]);

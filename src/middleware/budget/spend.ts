@@ -30,6 +30,8 @@ export interface Reservation {
   groups: ScopeGroup[];
   /** Per group, what the counters answered; undefined where the store failed (fail-open). */
   results: (ReserveResult | undefined)[];
+  /** Per group, whether the reserve was sent: one that failed after it was sent (a timeout) may have landed. */
+  sent: boolean[];
 }
 
 export type ReserveOutcome =
@@ -63,6 +65,9 @@ class StoreResting extends Error {}
  * operation); after one, calls skip the store for `retryMs`, then try again,
  * so the budget recovers by itself when the store comes back.
  */
+/** Above any limit's micro-dollars (options `MAX_LIMIT_USD`), and an exact integer for every counter store. */
+const MAX_HOLD_MICROS = 2 ** 52;
+
 export class SpendGuard {
   #restUntil = 0;
   #failures = 0;
@@ -102,7 +107,13 @@ export class SpendGuard {
   async reserve(ctx: RequestContext, groups: ScopeGroup[], amountMicros: number): Promise<ReserveOutcome> {
     const holdId = randomUUID();
     const now = ctx.clock.now();
-    const hold = { id: holdId, amountMicros, ttlMs: this.options.holdTtlMs };
+    // A worst case past every limit (a huge maxOutputTokens) is refused by the counters like any other:
+    // capped to stay an exact integer for them, not an error that would read as a store outage.
+    const hold = {
+      id: holdId,
+      amountMicros: Math.min(amountMicros, MAX_HOLD_MICROS),
+      ttlMs: this.options.holdTtlMs,
+    };
     const answers = await Promise.all(
       groups.map((g) =>
         this.#call(ctx, "reserve", g.scope, () => this.counters.reserve(g.scope, g.windows, hold, now)).then(
@@ -111,12 +122,18 @@ export class SpendGuard {
         ),
       ),
     );
-    const reservation: Reservation = { holdId, amountMicros, groups, results: answers.map((a) => a.result) };
+    const sent = answers.map((a) => !(a.error instanceof StoreResting));
+    const reservation: Reservation = {
+      holdId,
+      amountMicros,
+      groups,
+      results: answers.map((a) => a.result),
+      sent,
+    };
     const failed = answers.findIndex((a) => a.error !== undefined);
     if (failed >= 0 && this.options.policy === "fail-closed") {
       // A reserve that failed may still have landed (a timeout after the write): release it once
       // the store has had its rest, in the background. Settles are idempotent, so this is safe.
-      const sent = answers.map((a) => !(a.error instanceof StoreResting));
       setTimeout(
         () => void this.#release(ctx, reservation, sent),
         Math.max(this.options.retryMs, 50),
@@ -164,8 +181,9 @@ export class SpendGuard {
     const now = ctx.clock.now();
     await Promise.all(
       reservation.groups.map((g, i) =>
-        // A group where nothing was held (the store failed, fail-open) and nothing was spent: no settle.
-        actualMicros === 0 && reservation.results[i] === undefined
+        // Nothing reserved (the store was resting, fail-open) and nothing spent: nothing to settle. A reserve
+        // that was sent and failed may have landed (a timeout after the write): its settle releases it.
+        actualMicros === 0 && !reservation.sent[i]
           ? undefined
           : this.#settle(ctx, g, reservation.holdId, actualMicros, now, 0),
       ),
