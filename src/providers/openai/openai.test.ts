@@ -172,6 +172,19 @@ describe("openai provider: request translation", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it("refuses more than 4 stop sequences before sending (OpenAI would answer 400)", async () => {
+    const stop = ["a", "b", "c", "d", "e"];
+    const error = await client()
+      .chat({ model: "openai:gpt-4o-mini", messages: user("hi"), stop })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.message).toContain("at most 4 stop sequences");
+    expect(fake.requests).toHaveLength(0);
+    fake.enqueue({ kind: "text", text: "ok" });
+    await client().chat({ model: "openai:gpt-4o-mini", messages: user("hi"), stop: stop.slice(0, 4) });
+    expect(lastBody().stop).toEqual(["a", "b", "c", "d"]);
+  });
+
   it("always asks for usage on a stream", async () => {
     const stream = client().stream({ model: "openai:gpt-4o-mini", messages: user("hi") });
     await collect(stream);

@@ -22,7 +22,13 @@ export function toOpenAIParams(request: ChatRequest, model: string): ChatComplet
   if (request.maxOutputTokens !== undefined) params.max_completion_tokens = request.maxOutputTokens;
   if (request.temperature !== undefined) params.temperature = request.temperature;
   if (request.topP !== undefined) params.top_p = request.topP;
-  if (request.stop?.length) params.stop = request.stop;
+  if (request.stop?.length) {
+    if (request.stop.length > 4)
+      throw new InvalidRequestError("OpenAI takes at most 4 stop sequences", [
+        `stop: ${request.stop.length} sequences; OpenAI's Chat Completions accepts at most 4`,
+      ]);
+    params.stop = request.stop;
+  }
   if (request.seed !== undefined) params.seed = request.seed;
   if (request.reasoning?.effort) params.reasoning_effort = request.reasoning.effort;
   Object.assign(params, request.providerOptions?.openai);
