@@ -45,7 +45,7 @@ export type { EventMap, EventName, Listener } from "./core/events.js";
 export type { Logger } from "./core/logger.js";
 export { compose, type Middleware, type Next } from "./core/middleware.js";
 export type { PriceBook } from "./core/pricing.js";
-export type { Provider, ProviderCallOptions, ProviderResponse } from "./core/provider.js";
+export type { Provider, ProviderCallOptions, ProviderResponse, ProviderStream } from "./core/provider.js";
 export { completedReply, type Reply, replayEvents, streamingReply } from "./core/reply.js";
 export type {
   AssistantMessage,

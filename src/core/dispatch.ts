@@ -9,7 +9,7 @@ import {
   ProviderError,
   StreamInterruptedError,
 } from "./errors.js";
-import { completionOf, type ProviderResponse } from "./provider.js";
+import { completionOf, type ProviderResponse, type ProviderStream } from "./provider.js";
 import { completedReply, type Reply, streamingReply } from "./reply.js";
 import type { ChatRequest } from "./request.js";
 
@@ -52,7 +52,7 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
     }
   }
 
-  let events: AsyncIterable<import("./completion.js").StreamEvent>;
+  let events: ProviderStream;
   try {
     events = await provider.stream(request, options);
   } catch (error) {
@@ -85,7 +85,10 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
         failure.partial = partialCompletion(assembled, ctx, model);
       return failure;
     },
-    cancel: () => controller?.abort(new AbortedError("the stream's reader stopped before the end")),
+    cancel: () => {
+      controller?.abort(new AbortedError("the stream's reader stopped before the end"));
+      events.cancel?.(); // ends the call also when its events were never read (and so never returned)
+    },
   });
 }
 

@@ -69,5 +69,14 @@ export interface Provider {
    * canonical events ending in one `finish`; a stream that ends without
    * `finish` was cut short.
    */
-  stream(request: ChatRequest, options: ProviderCallOptions): Promise<AsyncIterable<StreamEvent>>;
+  stream(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderStream>;
 }
+
+/**
+ * A streamed call's canonical events. `cancel()`, when an adapter gives it,
+ * ends the call at once, whether or not the events were read (the SDK
+ * stream's own abort); without it, a stream is released through its
+ * iterator only, so one closed before its first read runs on to its end
+ * unless the call had a signal.
+ */
+export type ProviderStream = AsyncIterable<StreamEvent> & { cancel?(): void };

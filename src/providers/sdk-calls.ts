@@ -1,3 +1,4 @@
+import type { StreamEvent } from "../core/completion.js";
 import {
   AbortedError,
   ConnectionError,
@@ -8,7 +9,7 @@ import {
   StreamInterruptedError,
   TimeoutError,
 } from "../core/errors.js";
-import type { ProviderCallOptions } from "../core/provider.js";
+import type { ProviderCallOptions, ProviderStream } from "../core/provider.js";
 import { redactSecrets } from "../core/redact.js";
 
 /**
@@ -133,4 +134,15 @@ function redactedCopy(error: unknown): Error {
   copy.name = source.name;
   copy.stack = redactSecrets(source.stack ?? "");
   return copy;
+}
+
+/**
+ * The adapter's events, cancellable through the SDK stream's own
+ * AbortController (both SDKs' `Stream` carry one), so that a stream closed
+ * before its first read still ends its HTTP request.
+ */
+export function withSdkCancel(events: AsyncIterable<StreamEvent>, sdkStream: unknown): ProviderStream {
+  const controller = (sdkStream as { controller?: unknown }).controller;
+  if (!(controller instanceof AbortController)) return events;
+  return Object.assign(events, { cancel: () => controller.abort() });
 }

@@ -524,6 +524,15 @@ describe("anthropic provider", () => {
       await vi.waitFor(() => expect(fake.abandoned()).toBe(1));
     });
 
+    it("closes the connection of a stream closed before its first read, with no signal of the caller's", async () => {
+      fake.enqueue({ kind: "stall", afterDeltas: 1, text: "a b c" });
+      const stream = llm.stream(ask());
+      await vi.waitFor(() => expect(fake.requests).toHaveLength(1));
+      await stream[Symbol.asyncIterator]().return?.();
+      await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
+      await vi.waitFor(() => expect(fake.abandoned()).toBe(1));
+    });
+
     it("emits start, the early usage, the text deltas in order, then finish with the usage", async () => {
       fake.enqueue({ kind: "text", text: "one two three", usage });
       const events = await drain(llm.stream(ask()));

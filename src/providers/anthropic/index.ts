@@ -3,7 +3,7 @@ import type { Message, RawMessageStreamEvent } from "@anthropic-ai/sdk/resources
 import { ConfigError } from "../../core/errors.js";
 import type { Provider, ProviderCallOptions } from "../../core/provider.js";
 import type { ChatRequest } from "../../core/request.js";
-import { fromSdkError, sdkRequestOptions } from "../sdk-calls.js";
+import { fromSdkError, sdkRequestOptions, withSdkCancel } from "../sdk-calls.js";
 import { eventsFromAnthropic, responseFromAnthropic } from "./from-wire.js";
 import { toAnthropicParams } from "./to-wire.js";
 
@@ -54,7 +54,7 @@ export function anthropic(sdk: AnthropicClientLike, options: AnthropicProviderOp
       } catch (error) {
         throw fromSdkError(error, name, o.model);
       }
-      return eventsFromAnthropic(events, o.model);
+      return withSdkCancel(eventsFromAnthropic(events, o.model), events);
     },
   };
 }

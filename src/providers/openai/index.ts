@@ -2,7 +2,7 @@ import type OpenAI from "openai";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { Provider, ProviderCallOptions } from "../../core/provider.js";
 import type { ChatRequest } from "../../core/request.js";
-import { fromSdkError, sdkRequestOptions } from "../sdk-calls.js";
+import { fromSdkError, sdkRequestOptions, withSdkCancel } from "../sdk-calls.js";
 import { eventsFromOpenAI, responseFromOpenAI } from "./from-wire.js";
 import { toOpenAIParams } from "./to-wire.js";
 
@@ -41,7 +41,7 @@ export function openai(sdk: OpenAIClientLike): Provider {
       } catch (error) {
         throw fromSdkError(error, name, o.model);
       }
-      return eventsFromOpenAI(chunks, o.model);
+      return withSdkCancel(eventsFromOpenAI(chunks, o.model), chunks);
     },
   };
 }

@@ -418,15 +418,18 @@ describe("openai provider: failures", () => {
     expect(completion.usage.outputTokens).toBe(2);
   });
 
-  it("a stream closed before its first read settles as aborted and, with a caller's signal, closes the connection", async () => {
-    // Without a signal the completion settles the same, but the SDK's request runs on (it is aborted through
-    // its iterator, which was never made): see docs/providers.md.
-    fake.enqueue({ kind: "stall", afterDeltas: 1, text: "a b c" });
-    const signal = new AbortController().signal;
-    const stream = client().stream({ model: "openai:gpt-4o-mini", messages: user("hi") }, { signal });
-    await vi.waitFor(() => expect(fake.requests).toHaveLength(1));
-    await stream[Symbol.asyncIterator]().return?.();
-    await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
-    await vi.waitFor(() => expect(fake.abandoned()).toBe(1));
-  });
+  it.each([
+    ["with a caller's signal", { signal: new AbortController().signal }],
+    ["without one", {}],
+  ])(
+    "a stream closed before its first read settles as aborted and closes the connection, %s",
+    async (_, options) => {
+      fake.enqueue({ kind: "stall", afterDeltas: 1, text: "a b c" });
+      const stream = client().stream({ model: "openai:gpt-4o-mini", messages: user("hi") }, options);
+      await vi.waitFor(() => expect(fake.requests).toHaveLength(1));
+      await stream[Symbol.asyncIterator]().return?.();
+      await expect(stream.completion).rejects.toBeInstanceOf(AbortedError);
+      await vi.waitFor(() => expect(fake.abandoned()).toBe(1));
+    },
+  );
 });
