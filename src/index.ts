@@ -46,7 +46,7 @@ export type { Logger } from "./core/logger.js";
 export { compose, type Middleware, type Next } from "./core/middleware.js";
 export type { PriceBook } from "./core/pricing.js";
 export type { Provider, ProviderCallOptions, ProviderResponse, ProviderStream } from "./core/provider.js";
-export { completedReply, type Reply, replayEvents, streamingReply } from "./core/reply.js";
+export { completedReply, eventsOver, type Reply, replayEvents, streamingReply } from "./core/reply.js";
 export type {
   AssistantMessage,
   CacheControl,

@@ -92,31 +92,52 @@ export function streamingReply(source: AsyncIterable<StreamEvent>, hooks: Stream
       }
     }
   }
-  const events = run();
+  const events = closingUnread(run(), () => {
+    hooks.cancel();
+    reject(hooks.fail(new AbortedError("the stream was closed before it was read"), new StreamAssembler()));
+  });
+  return { completion, events: once(events) };
+}
+
+/**
+ * `generator` as an iterator that calls `onUnread` when it is closed before
+ * its first read. A generator that never ran cannot run its `finally`, nor
+ * close the stream it would have read: a layer's generator over the reply
+ * below it uses this (or {@link eventsOver}) so that a caller who closes a stream
+ * unread still ends the call and settles its completion.
+ */
+export function closingUnread<T>(generator: AsyncGenerator<T>, onUnread: () => unknown): AsyncIterator<T> {
   let started = false;
-  // A generator closed before its first read never runs its body, so its `finally` would not
-  // settle the completion or release the call: closing an unread stream is handled here.
-  const iterator: AsyncIterator<StreamEvent> = {
+  return {
     next() {
       started = true;
-      return events.next();
+      return generator.next();
     },
-    return(value?: unknown) {
+    async return(value?: unknown) {
       if (!started) {
         started = true;
-        hooks.cancel();
-        reject(
-          hooks.fail(new AbortedError("the stream was closed before it was read"), new StreamAssembler()),
-        );
+        await onUnread();
       }
-      return events.return(value as undefined);
+      return generator.return(value as undefined);
     },
     throw(error?: unknown) {
       started = true;
-      return events.throw(error);
+      return generator.throw(error);
     },
   };
-  return { completion, events: once(iterator) };
+}
+
+/** A layer's events: `generator` over `inner` (the reply below), read once, closing `inner` if closed unread. */
+export function eventsOver(
+  generator: AsyncGenerator<StreamEvent>,
+  inner: AsyncIterable<StreamEvent>,
+): AsyncIterable<StreamEvent> {
+  return once(closingUnread(generator, () => closeUnread(inner)));
+}
+
+/** Closes a stream nobody read: its iterator, made only to be returned. */
+export function closeUnread(events: AsyncIterable<StreamEvent>): Promise<unknown> | undefined {
+  return events[Symbol.asyncIterator]().return?.();
 }
 
 /** An iterable that can be read once; a second reader gets a clear error, not silence. */

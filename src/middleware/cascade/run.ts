@@ -8,7 +8,15 @@ import {
   ProviderError,
 } from "../../core/errors.js";
 import type { Next } from "../../core/middleware.js";
-import { completedReply, once, type Reply, replayEvents, streamingReply } from "../../core/reply.js";
+import {
+  closeUnread,
+  closingUnread,
+  completedReply,
+  once,
+  type Reply,
+  replayEvents,
+  streamingReply,
+} from "../../core/reply.js";
 import type { CascadeState } from "./index.js";
 import { CascadeRejectedError } from "./rejected-error.js";
 import { isThenable, type Validator, type Verdict } from "./validators.js";
@@ -134,7 +142,15 @@ class CascadeRun {
         }
       }
     }
-    return { completion, events: once(live()) };
+    const events = closingUnread(live(), () => {
+      // Closed before its first read: the first step is stopped as a reader that stopped would stop it.
+      const stopped = new AbortedError("the stream was closed before it was read");
+      stopped.attempts = run.ctx.attempts;
+      run.record(first.i, false, false, [describe(stopped)], stopped);
+      reject(stopped);
+      return first.reply.events && closeUnread(first.reply.events);
+    });
+    return { completion, events: once(events) };
   }
 
   /** Calls steps from `from` on until one answers (a stream that has started), escalating past failed calls. */

@@ -5,7 +5,7 @@ import type { CostRecord } from "../../core/cost-record.js";
 import type { Logger } from "../../core/logger.js";
 import type { Middleware } from "../../core/middleware.js";
 import { parseOptions } from "../../core/options.js";
-import { once, type Reply } from "../../core/reply.js";
+import { eventsOver, type Reply } from "../../core/reply.js";
 import type { LedgerSink } from "../../storage/ledger.js";
 import { LedgerWriter, type LedgerWriterOptions } from "../../storage/ledger-writer.js";
 import { buildCostRecord } from "./record.js";
@@ -137,7 +137,7 @@ export function costTracker(options: CostTrackerOptions = {}): CostTracker {
           yield event;
         }
       }
-      return { completion, events: once(timed()) };
+      return { completion, events: eventsOver(timed(), source) };
     },
     flush: async () => writer?.flush(),
     close: async () => writer?.close(),

@@ -4,7 +4,7 @@ import type { Attempt, Completion, StreamEvent } from "../../core/completion.js"
 import type { RequestContext } from "../../core/context.js";
 import type { Middleware, Next } from "../../core/middleware.js";
 import { parseOptions } from "../../core/options.js";
-import { once, type Reply } from "../../core/reply.js";
+import { eventsOver, type Reply } from "../../core/reply.js";
 import { billedTotals } from "../../pricing/rates.js";
 import {
   ATTR,
@@ -179,10 +179,11 @@ export function openTelemetry(options: OpenTelemetryOptions): Middleware {
     );
     if (!reply.events) return reply;
     // Read once, like every reply stream: a second reader gets an error, not silence.
-    const events = once(
+    const events = eventsOver(
       onFirstEvent(reply.events, () => {
         firstChunkAt ??= ctx.clock.now();
       }),
+      reply.events,
     );
     return { completion: reply.completion, events };
   }

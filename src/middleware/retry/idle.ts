@@ -4,7 +4,7 @@ import { textOf, toolCallsOf } from "../../core/completion.js";
 import { NEVER_ABORTED, type RequestContext } from "../../core/context.js";
 import { StreamInterruptedError } from "../../core/errors.js";
 import type { Next } from "../../core/middleware.js";
-import type { Reply } from "../../core/reply.js";
+import { closeUnread, closingUnread, once, type Reply } from "../../core/reply.js";
 
 /**
  * Makes one streamed call whose stream is cut when the provider sends
@@ -57,7 +57,11 @@ export async function callWithIdleTimeout(ctx: RequestContext, next: Next, idleM
     throw explain(error);
   });
   completion.catch(() => {});
-  return { completion, events: watched() };
+  const events = closingUnread(watched(), () => {
+    release();
+    return closeUnread(source);
+  });
+  return { completion, events: once(events) };
 }
 
 /** Passes events through and calls `onIdle` when one is awaited for `idleMs`. */

@@ -1,5 +1,5 @@
 import type { Completion, StreamEvent } from "../../core/completion.js";
-import { once, type Reply, replayEvents } from "../../core/reply.js";
+import { closeUnread, closingUnread, once, type Reply, replayEvents } from "../../core/reply.js";
 
 /**
  * What to do when a stream fails before any of its output reached the
@@ -77,7 +77,11 @@ export function resumableStream(first: Reply, resume: Resume): Reply {
       if (!settled) current.completion.then(resolve, reject);
     }
   }
-  return { completion, events: once(run()) };
+  const events = closingUnread(run(), () => {
+    first.completion.then(resolve, reject);
+    return first.events && closeUnread(first.events);
+  });
+  return { completion, events: once(events) };
 }
 
 /** Output the caller would see: anything but the opening `start` and early `usage`. */
