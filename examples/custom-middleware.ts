@@ -9,7 +9,7 @@
  * `declare module "frugal-llm"`; this file lives inside the repository, so it
  * imports the sources directly.
  */
-import type { Middleware, Reply, StreamEvent, Usage } from "../src/index.js";
+import { eventsOver, type Middleware, type Reply, type StreamEvent, type Usage } from "../src/index.js";
 
 /** What one request cost in time and tokens, as seen from this middleware. */
 export interface CallLog {
@@ -117,10 +117,11 @@ export function latencyAndUsageLog(options: LatencyAndUsageLogOptions): Middlewa
       completion.catch(() => {});
 
       if (!reply.events) return { completion };
-      const events = timeFirstEvent(reply.events, () => {
+      // eventsOver: read once, and closing the stream unread closes the one below too.
+      const timed = timeFirstEvent(reply.events, () => {
         firstEventMs ??= ctx.clock.now() - startedAt;
       });
-      return { completion, events };
+      return { completion, events: eventsOver(timed, reply.events) };
     },
   };
 }
