@@ -1,4 +1,5 @@
 import type { Completion } from "../core/completion.js";
+import type { RequestContext } from "../core/context.js";
 import type { ChatRequest } from "../core/request.js";
 
 /**
@@ -54,9 +55,19 @@ export function bypassReason(request: ChatRequest, options: AdmissionOptions): s
 
 /**
  * Whether an answer may be stored: only complete, unrefused, unfiltered
- * answers with content, and never an estimate (a stream cut short).
+ * answers with content, and never an estimate (a stream cut short), nor an
+ * answer a `fallback` listed below the cache got from another model (an
+ * outage's stand-in, which would go on answering for the requested model
+ * once it is back). A fallback listed above the cache asks it for the
+ * fallback model itself (`ctx.purpose` is then `fallback`): that answer is
+ * the requested model's, and stored.
  */
-export function isStorable(completion: Completion): boolean {
+export function isStorable(
+  completion: Completion,
+  ctx: Pick<RequestContext, "attempts" | "purpose">,
+): boolean {
+  const answered = ctx.attempts.findLast((a) => a.status === "ok" && a.purpose !== "side-call");
+  if (answered?.purpose === "fallback" && ctx.purpose !== "fallback") return false;
   if (completion.finishReason !== "stop" && completion.finishReason !== "tool-calls") return false;
   if (completion.refusal !== undefined) return false;
   if (completion.usage.estimated) return false;

@@ -12,15 +12,21 @@ import { completedReply } from "../../core/reply.js";
 import type { ChatRequestInput } from "../../core/request.js";
 import type { KeyValueStore } from "../../storage/kv.js";
 import { memoryKv } from "../../storage/memory/kv.js";
+import { fallback } from "../fallback/index.js";
+import { retry } from "../retry/index.js";
 import { type ExactCacheOptions, exactCache, requestKey } from "./index.js";
 import { ask, readStream, recording, settle, testClient } from "./test-client.js";
 
 const fakes = useFakes();
 
-function setup(options: Partial<ExactCacheOptions> = {}) {
+function setup(options: Partial<ExactCacheOptions> = {}, below: Middleware[] = []) {
   const store = recording(options.store ?? memoryKv());
   const cache = exactCache({ ...options, store });
-  return { ...testClient({ openai: fakes().openai, anthropic: fakes().anthropic }, [cache]), cache, store };
+  return {
+    ...testClient({ openai: fakes().openai, anthropic: fakes().anthropic }, [cache, ...below]),
+    cache,
+    store,
+  };
 }
 const acme = (content?: string, extra: Partial<ChatRequestInput> = {}) =>
   ask(content, { ...extra, metadata: { tenant: "acme", ...extra.metadata } });
@@ -325,6 +331,32 @@ describe("exactCache: nothing incomplete or failed is stored (C5)", () => {
 });
 
 describe("exactCache: what it never serves or stores", () => {
+  it("does not store a fallback model's answer under the requested model's key; a fallback listed above it stores under its own", async () => {
+    const haiku = "anthropic:claude-haiku-4-5";
+    const chain = () => fallback({ chain: [haiku], breaker: false });
+    // fallback below the cache: gpt-4o-mini fails, Claude answers, nothing is stored for gpt-4o-mini.
+    const below = setup({}, [chain(), retry({ maxAttempts: 1 })]);
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().anthropic.enqueue({ kind: "text", text: "from claude" });
+    expect((await below.llm.chat(acme("Hi"))).text).toBe("from claude");
+    await settle();
+    expect(below.store.sets).toEqual([]);
+    fakes().openai.enqueue({ kind: "text", text: "from gpt" });
+    expect((await below.llm.chat(acme("Hi"))).text).toBe("from gpt"); // asked again, once it is back
+    // fallback above the cache: the cache is asked for Claude itself, and stores its answer as Claude's.
+    const store = recording(memoryKv());
+    const above = testClient({ openai: fakes().openai, anthropic: fakes().anthropic }, [
+      chain(),
+      exactCache({ store }),
+      retry({ maxAttempts: 1 }),
+    ]);
+    fakes().openai.enqueue({ kind: "error", status: 500 });
+    fakes().anthropic.enqueue({ kind: "text", text: "from claude" });
+    await above.llm.chat(acme("Hi"));
+    await settle();
+    expect(store.sets).toHaveLength(1);
+  });
+
   it("an answer that a cache listed below it served", async () => {
     const below: Middleware = {
       name: "semantic-stub",

@@ -196,7 +196,7 @@ export function exactCache(options: ExactCacheOptions): ExactCache {
       .then(
         async (completion) => {
           // A layer below that served the answer from its own cache made no call: not ours to store.
-          if (ctx.state.cache?.status === "hit" || !isStorable(completion)) return;
+          if (ctx.state.cache?.status === "hit" || !isStorable(completion, ctx)) return;
           const entry: CacheEntry = toCacheEntry(
             completion,
             { tenant: tenantScope(ctx, o.shared), requestId: ctx.id, policyVersion: o.policyVersion },

@@ -188,7 +188,7 @@ export function semanticCache(options: SemanticCacheOptions): SemanticCache {
     reply.completion.then(
       async (completion) => {
         // A layer below that served the answer from its own cache made no call: not ours to store.
-        if (ctx.state.cache?.status === "hit" || !isStorable(completion)) return;
+        if (ctx.state.cache?.status === "hit" || !isStorable(completion, ctx)) return;
         const entry: SemanticEntry = {
           ...toCacheEntry(
             completion,
