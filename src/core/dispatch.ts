@@ -1,3 +1,5 @@
+import { imageSizeFromUrl, imageTokens } from "../tokens/images.js";
+import { modelProfile } from "../tokens/models.js";
 import type { StreamAssembler } from "./assemble.js";
 import type { Attempt, Completion, Usage } from "./completion.js";
 import { outputChars, textOf, toolCallsOf, totalInputTokens } from "./completion.js";
@@ -11,7 +13,7 @@ import {
 } from "./errors.js";
 import { completionOf, type ProviderResponse, type ProviderStream } from "./provider.js";
 import { completedReply, type Reply, streamingReply } from "./reply.js";
-import type { ChatRequest } from "./request.js";
+import type { ChatRequest, ImagePart } from "./request.js";
 
 /**
  * The innermost layer: one provider call, recorded as an attempt on the
@@ -79,7 +81,7 @@ export async function dispatch(ctx: RequestContext): Promise<Reply> {
         ctx,
         attempt,
         error,
-        assembled.usageSoFar(() => roughInputTokens(request)),
+        assembled.usageSoFar(() => roughInputTokens(request, providerName, model)),
       );
       if (failure instanceof StreamInterruptedError)
         failure.partial = partialCompletion(assembled, ctx, model);
@@ -113,7 +115,7 @@ function follow(signal: AbortSignal, controller: AbortController): (() => void) 
  */
 function succeed(ctx: RequestContext, attempt: Attempt, answer: ProviderResponse): Completion {
   const { services } = ctx;
-  const response = withUsageEstimate(answer, ctx.request);
+  const response = withUsageEstimate(answer, ctx.request, attempt);
   const model = response.model || attempt.model;
   const cost = services.prices.cost(attempt.provider, model, response.usage);
   attempt.status = "ok";
@@ -188,7 +190,7 @@ function partialCompletion(assembled: StreamAssembler, ctx: RequestContext, mode
     text: textOf(assembled.content),
     toolCalls: toolCallsOf(assembled.content),
     finishReason: "other",
-    usage: assembled.usageSoFar(() => roughInputTokens(ctx.request)),
+    usage: assembled.usageSoFar(() => roughInputTokens(ctx.request, attempt.provider, attempt.model)),
     cost: attempt.cost!,
     meta: { requestId: ctx.id, attempts: ctx.attempts, state: ctx.state },
   };
@@ -198,23 +200,52 @@ function partialCompletion(assembled: StreamAssembler, ctx: RequestContext, mode
  * A provider that answered without reporting usage still billed it: estimate
  * it (flagged) rather than charge $0.
  */
-function withUsageEstimate(response: ProviderResponse, request: ChatRequest): ProviderResponse {
+function withUsageEstimate(
+  response: ProviderResponse,
+  request: ChatRequest,
+  attempt: Attempt,
+): ProviderResponse {
   const u = response.usage;
   if (!u.estimated || totalInputTokens(u) + u.outputTokens > 0) return response;
   const outputTokens = Math.ceil(outputChars(response.content, response.refusal) / 4);
   return {
     ...response,
-    usage: { ...u, inputTokens: roughInputTokens(request), outputTokens, estimated: true },
+    usage: {
+      ...u,
+      inputTokens: roughInputTokens(request, attempt.provider, attempt.model),
+      outputTokens,
+      estimated: true,
+    },
   };
 }
 
 /**
- * A rough input-token figure (4 characters a token) for a stream cut before
- * the provider reported any usage: flagged as an estimate wherever it is used.
+ * A rough input-token figure for a call the provider reported no usage for
+ * (a stream cut before it, an answer without it): flagged as an estimate
+ * wherever it is used. Text at 4 characters a token; each image by its
+ * formula for this model, not as the characters of its data URL (a 1 MB
+ * image is about 1,000 tokens, not 250,000).
  */
-function roughInputTokens(request: ChatRequest): number {
-  const chars = JSON.stringify([request.system, request.messages, request.tools]).length;
-  return Math.ceil(chars / 4);
+function roughInputTokens(request: ChatRequest, provider: string, model: string): number {
+  const profile = modelProfile({ provider, model });
+  let images = 0;
+  const json = JSON.stringify([request.system, request.messages, request.tools], (_key, value: unknown) => {
+    if (isImagePart(value)) {
+      images += imageTokens(
+        profile.family,
+        profile.base,
+        value.detail ?? "auto",
+        imageSizeFromUrl(value.url),
+      ).tokens;
+      return undefined;
+    }
+    return value;
+  });
+  return Math.ceil(json.length / 4) + images;
+}
+
+function isImagePart(value: unknown): value is ImagePart {
+  return typeof value === "object" && value !== null && (value as { type?: unknown }).type === "image";
 }
 
 function aborted(cause: unknown): AbortedError {

@@ -364,6 +364,37 @@ describe("openai provider: failures", () => {
     expect(error.attempts[0]).toMatchObject({ status: "error", usage: { estimated: true } });
   });
 
+  it("estimates a cut stream's input with an inline image by the image formula, not its data URL's length", async () => {
+    // A 1024x1024 PNG header followed by ~1 MB of payload: gpt-4o counts it as 765 tokens (high detail).
+    const header = Buffer.alloc(24);
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(header, 0);
+    header.writeUInt32BE(13, 8);
+    header.write("IHDR", 12, "ascii");
+    header.writeUInt32BE(1024, 16);
+    header.writeUInt32BE(1024, 20);
+    const url = `data:image/png;base64,${Buffer.concat([header, Buffer.alloc(750_000)]).toString("base64")}`;
+    fake.enqueue({ kind: "truncated-stream", afterDeltas: 1, text: "one two" });
+    const stream = client().stream({
+      model: "openai:gpt-4o",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "what is this?" },
+            { type: "image", url },
+          ],
+        },
+      ],
+    });
+    const error = await (async () => {
+      for await (const _ of stream);
+    })().catch((e) => e);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    const input = error.attempts[0].usage.inputTokens;
+    expect(input).toBeGreaterThanOrEqual(765);
+    expect(input).toBeLessThan(1_000); // not ~250,000 from a million characters
+  });
+
   it("aborts a stalled stream when the caller's signal fires, without hanging", async () => {
     fake.enqueue({ kind: "stall", afterDeltas: 2, text: "one two three" });
     const controller = new AbortController();
